@@ -1,0 +1,75 @@
+# memplug: the only build system. `make help` lists the targets.
+CC ?= cc
+PYTHON ?= /usr/bin/python3
+CFLAGS ?= -O2 -g
+CFLAGS += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -I. -pthread -MMD -MP
+LDLIBS += -pthread
+
+B := build
+LIB_SRCS := $(wildcard acpi/*.c devices/*.c firmware/*.c) \
+	$(filter-out vmm/main.c,$(wildcard vmm/*.c))
+LIB_OBJS := $(LIB_SRCS:%.c=$(B)/obj/%.o)
+TEST_SRCS := $(wildcard tests/test_*.c)
+TEST_BINS := $(TEST_SRCS:tests/%.c=$(B)/tests/%)
+TEST_GUESTS := $(patsubst tests/guests/%.S,$(B)/tests/guests/%.elf,$(wildcard tests/guests/*.S))
+
+.PHONY: all help deps guest check unit run bench soak clean
+all: $(B)/memplug $(TEST_BINS) $(TEST_GUESTS)
+
+help:
+	@echo "make            build build/memplug and the unit tests"
+	@echo "make deps       install what is missing (Debian packages, guest kernel)"
+	@echo "make guest      build the test guest kernel into build/guest/ (cached)"
+	@echo "make run        build everything and boot the demo guest"
+	@echo "make check      unit tests and guest tests (closing line: N passed, M failed)"
+	@echo "make unit       unit tests only (no KVM, no guest kernel)"
+	@echo "make bench      benchmarks against QEMU (and kvmtool with LKVM=path)"
+	@echo "make soak       long guest tests, not part of CI"
+	@echo "make clean      remove build/ (the guest kernel cache outside it stays)"
+
+$(B)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+$(B)/libmemplug.a: $(LIB_OBJS)
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
+$(B)/memplug: $(B)/obj/vmm/main.o $(B)/libmemplug.a
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+$(B)/tests/%: $(B)/obj/tests/%.o $(B)/obj/tests/unit.o $(B)/libmemplug.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+# Tiny ELF guests for the VMM smoke tests and the benchmarks: 64-bit code,
+# loaded at 1 MiB like a vmlinux, no libc.
+$(B)/tests/guests/%.elf: tests/guests/%.S tests/guests/guest.ld tests/guests/common.h
+	@mkdir -p $(dir $@)
+	$(CC) -nostdlib -static -Wl,-T,tests/guests/guest.ld -Wl,--build-id=none -o $@ $<
+
+deps:
+	@scripts/deps.sh
+
+guest:
+	@scripts/build-guest.sh
+
+run: deps all guest
+	scripts/demo.sh
+
+unit: all
+	$(PYTHON) -m pytest -q tests
+
+check: deps all guest
+	$(PYTHON) -m pytest -v tests guest-tests
+
+bench: deps all guest
+	$(PYTHON) bench/bench.py
+
+soak: deps all guest
+	MEMPLUG_SOAK=1 $(PYTHON) -m pytest -v guest-tests
+
+clean:
+	rm -rf $(B)
+
+-include $(shell find $(B)/obj -name '*.d' 2>/dev/null)

@@ -1,0 +1,324 @@
+/* RSDP, XSDT, FADT, FACS, MADT and DSDT for a memplug VM (ACPI 6.3 layouts).
+ *
+ * All tables go into one buffer that the VMM copies to guest-physical base:
+ * the RSDP first (the BIOS scan area wants it 16-byte aligned), then the
+ * others, each 16-byte aligned, the FACS 64-byte aligned as the spec
+ * requires. Sizes are known before anything is written, so a buffer that
+ * is too small is refused without being touched. */
+#include "acpi/tables.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "acpi/aml.h"
+#include "acpi/dsdt.h"
+
+#define OEM_ID "MEMPLG"
+#define OEM_TABLE_ID "MEMPLUG "
+#define OEM_REVISION 1
+#define CREATOR_ID "MPLG"
+#define CREATOR_REVISION 1
+
+#define HEADER_LEN 36
+#define RSDP_LEN 36
+#define XSDT_ENTRIES 2 /* FADT, MADT */
+#define FADT_LEN 276
+#define FACS_LEN 64
+#define MADT_LAPIC_LEN 8
+#define MADT_IOAPIC_LEN 12
+#define MADT_ISO_LEN 10
+#define MADT_NMI_LEN 6
+#define MADT_FIXED_LEN (HEADER_LEN + 8 + MADT_IOAPIC_LEN + 2 * MADT_ISO_LEN + \
+			MADT_NMI_LEN)
+
+/* xAPIC ids are 8 bits and 0xff is the broadcast id. */
+#define MAX_CPUS 255
+
+/* Generic Address Structure access sizes. */
+#define GAS_BYTE 1
+#define GAS_WORD 2
+#define GAS_DWORD 3
+
+/* FADT Flags. */
+#define FADT_WBINVD (1u << 0)
+#define FADT_PROC_C1 (1u << 2)
+#define FADT_SLP_BUTTON (1u << 5) /* no fixed-feature sleep button */
+#define FADT_TMR_VAL_EXT (1u << 8) /* 32-bit PM timer */
+#define FADT_RESET_REG_SUP (1u << 10)
+/* FADT IAPC_BOOT_ARCH. */
+#define IAPC_VGA_NOT_PRESENT (1u << 2)
+#define IAPC_MSI_NOT_SUPPORTED (1u << 3)
+#define IAPC_CMOS_RTC_NOT_PRESENT (1u << 5)
+/* Worst-case C2/C3 latencies above 100 and 1000 us mean "not supported". */
+#define FADT_C2_LATENCY_NONE 101
+#define FADT_C3_LATENCY_NONE 1001
+#define FADT_REVISION 6
+#define FADT_MINOR_REVISION 3 /* ACPI 6.3, the newest iasl 20200925 knows */
+
+#define MADT_REVISION 5
+#define MADT_PCAT_COMPAT 1u
+#define MADT_LAPIC_ENABLED 1u
+#define MADT_ALL_PROCESSORS 0xff
+/* MPS INTI flags: polarity in bits 1-0, trigger mode in bits 3-2. */
+#define MPS_ACTIVE_HIGH 0x1
+#define MPS_LEVEL 0xc
+
+/* Offsets of each table in the output buffer. */
+struct placement {
+	size_t rsdp, xsdt, fadt, facs, madt, dsdt, end;
+};
+
+static void put_le(uint8_t *p, uint64_t v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static uint8_t sum(const uint8_t *p, size_t n)
+{
+	uint8_t s = 0;
+
+	while (n--)
+		s = (uint8_t)(s + *p++);
+	return s;
+}
+
+/* Make bytes [0, len) of t sum to zero through the byte at off. */
+static void checksum(uint8_t *t, size_t len, size_t off)
+{
+	t[off] = 0;
+	t[off] = (uint8_t)-sum(t, len);
+}
+
+static void header(uint8_t *t, const char *sig, size_t len, uint8_t rev)
+{
+	memcpy(t, sig, 4);
+	put_le(t + 4, len, 4);
+	t[8] = rev;
+	memcpy(t + 10, OEM_ID, 6);
+	memcpy(t + 16, OEM_TABLE_ID, 8);
+	put_le(t + 24, OEM_REVISION, 4);
+	memcpy(t + 28, CREATOR_ID, 4);
+	put_le(t + 32, CREATOR_REVISION, 4);
+}
+
+static void gas_io(uint8_t *p, unsigned int bytes, uint8_t access,
+		   uint16_t port)
+{
+	p[0] = AML_SPACE_IO; /* GAS address space ids are the AML region spaces */
+	p[1] = (uint8_t)(bytes * 8);
+	p[2] = 0;
+	p[3] = access;
+	put_le(p + 4, port, 8);
+}
+
+static size_t align_up(size_t v, size_t align)
+{
+	return (v + align - 1) & ~(align - 1);
+}
+
+static size_t madt_len(const struct acpi_config *cfg)
+{
+	return MADT_FIXED_LEN + (size_t)cfg->ncpus * MADT_LAPIC_LEN;
+}
+
+static int check_config(const struct acpi_config *cfg)
+{
+	if (cfg->ncpus < 1 || cfg->ncpus > MAX_CPUS)
+		return -EINVAL;
+	/* The SCI gets an ISA interrupt source override; IRQ 0 and GSI 2 are
+	 * the timer's. */
+	if (cfg->sci_irq < 1 || cfg->sci_irq > 15 || cfg->sci_irq == 2)
+		return -EINVAL;
+	/* GPE0 is a status half and an enable half of equal size. */
+	if (!cfg->gpe0_len || cfg->gpe0_len % 2)
+		return -EINVAL;
+	if (!cfg->pm1a_evt_port || !cfg->pm1a_cnt_port || !cfg->pm_tmr_port ||
+	    !cfg->gpe0_port || !cfg->reset_port)
+		return -EINVAL;
+	return 0;
+}
+
+static void write_rsdp(uint8_t *t, uint64_t xsdt)
+{
+	memcpy(t, "RSD PTR ", 8);
+	memcpy(t + 9, OEM_ID, 6);
+	t[15] = 2; /* revision: ACPI 2.0+ RSDP with an XSDT and no RSDT */
+	put_le(t + 20, RSDP_LEN, 4);
+	put_le(t + 24, xsdt, 8);
+	checksum(t, 20, 8);	      /* ACPI 1.0 part */
+	checksum(t, RSDP_LEN, 32); /* whole structure */
+}
+
+static void write_xsdt(uint8_t *t, const uint64_t *entries, size_t n)
+{
+	size_t len = HEADER_LEN + 8 * n;
+
+	header(t, "XSDT", len, 1);
+	for (size_t i = 0; i < n; i++)
+		put_le(t + HEADER_LEN + 8 * i, entries[i], 8);
+	checksum(t, len, 9);
+}
+
+static void write_fadt(uint8_t *t, const struct acpi_config *cfg,
+		       uint64_t facs, uint64_t dsdt)
+{
+	header(t, "FACP", FADT_LEN, FADT_REVISION);
+	/* FIRMWARE_CTRL only: the spec wants X_FIRMWARE_CTRL zero when the
+	 * 32-bit pointer is set. Both DSDT pointers are allowed (OSPM uses
+	 * X_DSDT). */
+	put_le(t + 36, facs, 4);
+	put_le(t + 40, dsdt, 4);
+	put_le(t + 46, cfg->sci_irq, 2);
+	/* SMI_CMD, ACPI_ENABLE, ACPI_DISABLE stay 0: no SMM, the machine is
+	 * always in ACPI mode. */
+	put_le(t + 56, cfg->pm1a_evt_port, 4);
+	put_le(t + 64, cfg->pm1a_cnt_port, 4);
+	put_le(t + 76, cfg->pm_tmr_port, 4);
+	put_le(t + 80, cfg->gpe0_port, 4);
+	t[88] = 4; /* PM1_EVT_LEN: status + enable, 2 bytes each */
+	t[89] = 2; /* PM1_CNT_LEN */
+	t[91] = 4; /* PM_TMR_LEN */
+	t[92] = cfg->gpe0_len;
+	put_le(t + 96, FADT_C2_LATENCY_NONE, 2);
+	put_le(t + 98, FADT_C3_LATENCY_NONE, 2);
+	put_le(t + 109,
+	       IAPC_VGA_NOT_PRESENT | IAPC_MSI_NOT_SUPPORTED |
+		       IAPC_CMOS_RTC_NOT_PRESENT,
+	       2);
+	put_le(t + 112,
+	       FADT_WBINVD | FADT_PROC_C1 | FADT_SLP_BUTTON | FADT_TMR_VAL_EXT |
+		       FADT_RESET_REG_SUP,
+	       4);
+	gas_io(t + 116, 1, GAS_BYTE, cfg->reset_port);
+	t[128] = cfg->reset_value;
+	t[131] = FADT_MINOR_REVISION;
+	put_le(t + 140, dsdt, 8);
+	gas_io(t + 148, 4, GAS_WORD, cfg->pm1a_evt_port);
+	gas_io(t + 172, 2, GAS_WORD, cfg->pm1a_cnt_port);
+	gas_io(t + 208, 4, GAS_DWORD, cfg->pm_tmr_port);
+	gas_io(t + 220, cfg->gpe0_len, GAS_BYTE, cfg->gpe0_port);
+	checksum(t, FADT_LEN, 9);
+}
+
+static void write_facs(uint8_t *t)
+{
+	memcpy(t, "FACS", 4);
+	put_le(t + 4, FACS_LEN, 4);
+	t[32] = 2; /* version; the FACS has no checksum */
+}
+
+static uint8_t *madt_entry(uint8_t *p, uint8_t type, uint8_t len)
+{
+	p[0] = type;
+	p[1] = len;
+	return p + 2;
+}
+
+static void write_madt(uint8_t *t, const struct acpi_config *cfg)
+{
+	size_t len = madt_len(cfg);
+	uint8_t *p = t + HEADER_LEN + 8, *e;
+
+	header(t, "APIC", len, MADT_REVISION);
+	put_le(t + 36, cfg->lapic_addr, 4);
+	put_le(t + 40, MADT_PCAT_COMPAT, 4); /* KVM's irqchip has the 8259s */
+	for (unsigned int i = 0; i < cfg->ncpus; i++) {
+		e = madt_entry(p, 0, MADT_LAPIC_LEN);
+		e[0] = (uint8_t)i; /* ACPI processor UID = the DSDT device's _UID */
+		e[1] = (uint8_t)i; /* APIC id */
+		put_le(e + 2, MADT_LAPIC_ENABLED, 4);
+		p += MADT_LAPIC_LEN;
+	}
+	e = madt_entry(p, 1, MADT_IOAPIC_LEN);
+	e[0] = cfg->ioapic_id;
+	put_le(e + 2, cfg->ioapic_addr, 4);
+	put_le(e + 6, 0, 4); /* GSI base */
+	p += MADT_IOAPIC_LEN;
+	/* The PIT's IRQ 0 is wired to IOAPIC pin 2, as on every PC. */
+	e = madt_entry(p, 2, MADT_ISO_LEN);
+	e[1] = 0;
+	put_le(e + 2, 2, 4);
+	p += MADT_ISO_LEN;
+	/* The SCI is level-triggered, and active high where the ISA default
+	 * would say edge. */
+	e = madt_entry(p, 2, MADT_ISO_LEN);
+	e[1] = cfg->sci_irq;
+	put_le(e + 2, cfg->sci_irq, 4);
+	put_le(e + 6, MPS_LEVEL | MPS_ACTIVE_HIGH, 2);
+	p += MADT_ISO_LEN;
+	/* NMI arrives on LINT1 of every local APIC. */
+	e = madt_entry(p, 4, MADT_NMI_LEN);
+	e[0] = MADT_ALL_PROCESSORS;
+	e[3] = 1;
+	checksum(t, len, 9);
+}
+
+static void write_dsdt(uint8_t *t, const struct aml *a)
+{
+	size_t len = HEADER_LEN + a->len;
+
+	header(t, "DSDT", len, 2); /* revision 2: 64-bit AML integers */
+	memcpy(t + HEADER_LEN, a->buf, a->len);
+	checksum(t, len, 9);
+}
+
+int acpi_build(const struct acpi_config *cfg, uint64_t base, uint8_t *out,
+	       size_t out_size, struct acpi_layout *layout)
+{
+	uint64_t xsdt_entries[XSDT_ENTRIES];
+	struct placement p;
+	struct aml dsdt;
+	int err;
+
+	if (base % 16)
+		return -EINVAL;
+	err = check_config(cfg);
+	if (err)
+		return err;
+	aml_init(&dsdt);
+	acpi_dsdt_aml(&dsdt, cfg);
+	err = aml_finish(&dsdt);
+	if (err)
+		goto out;
+
+	p.rsdp = 0;
+	p.xsdt = align_up(p.rsdp + RSDP_LEN, 16);
+	p.fadt = align_up(p.xsdt + HEADER_LEN + 8 * XSDT_ENTRIES, 16);
+	p.facs = align_up(p.fadt + FADT_LEN, 64);
+	p.madt = align_up(p.facs + FACS_LEN, 16);
+	p.dsdt = align_up(p.madt + madt_len(cfg), 16);
+	p.end = p.dsdt + HEADER_LEN + dsdt.len;
+	if (p.end > out_size) {
+		err = -ENOSPC;
+		goto out;
+	}
+	/* FIRMWARE_CTRL and the FADT's DSDT are 32-bit pointers. */
+	if (base > UINT32_MAX || p.end > UINT32_MAX - base + 1) {
+		err = -EINVAL;
+		goto out;
+	}
+
+	memset(out, 0, p.end);
+	xsdt_entries[0] = base + p.fadt;
+	xsdt_entries[1] = base + p.madt;
+	write_rsdp(out + p.rsdp, base + p.xsdt);
+	write_xsdt(out + p.xsdt, xsdt_entries, XSDT_ENTRIES);
+	write_fadt(out + p.fadt, cfg, base + p.facs, base + p.dsdt);
+	write_facs(out + p.facs);
+	write_madt(out + p.madt, cfg);
+	write_dsdt(out + p.dsdt, &dsdt);
+	if (layout)
+		*layout = (struct acpi_layout){
+			.rsdp = base + p.rsdp,
+			.xsdt = base + p.xsdt,
+			.fadt = base + p.fadt,
+			.facs = base + p.facs,
+			.madt = base + p.madt,
+			.dsdt = base + p.dsdt,
+			.size = p.end,
+		};
+out:
+	aml_free(&dsdt);
+	return err;
+}

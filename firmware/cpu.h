@@ -1,0 +1,45 @@
+/* CPU state for a direct 64-bit kernel entry: GDT, identity page tables,
+ * segment and control registers, MSRs, LAPIC LINT pins, and the CPUID the
+ * guest sees. */
+#ifndef MEMPLUG_FIRMWARE_CPU_H
+#define MEMPLUG_FIRMWARE_CPU_H
+
+#include <linux/kvm.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "firmware/guest_mem.h"
+
+#define CPUID_MAX_ENTRIES 256
+
+/* A kvm_cpuid2 with room for its entries. */
+struct cpuid_table {
+	struct kvm_cpuid2 h;
+	struct kvm_cpuid_entry2 e[CPUID_MAX_ENTRIES];
+};
+
+/* Writes the GDT and the identity page tables (first 4 GiB, 2 MiB pages). */
+int cpu_write_boot_tables(const struct guest_mem *mem);
+
+/* Puts vCPU fd in 64-bit mode at entry with %rsi = boot_params. */
+int cpu_setup_boot_regs(int vcpu_fd, uint64_t entry, uint64_t boot_params);
+
+/* MSRs and LAPIC set-up every vCPU needs (BSP and APs). */
+int cpu_setup_common(int vcpu_fd);
+
+/* Turns KVM's supported CPUID into the one vCPU `id` of `ncpus` sees:
+ * APIC ID and topology, the hypervisor bit and KVM's paravirtual leaves,
+ * and, when hide_pvm is set, the features the PVM emulator cannot run. */
+int cpuid_adjust(struct cpuid_table *t, unsigned int id, unsigned int ncpus,
+		 bool hide_pvm);
+
+/* The guest kernel parameters that hide the same features where KVM does
+ * not apply our CPUID (the PVM KVM): "noxsave clearcpuid=141,...". */
+const char *cpuid_pvm_kernel_args(char *buf, size_t len);
+
+/* Looks up a leaf/subleaf; NULL if absent. */
+struct kvm_cpuid_entry2 *cpuid_find(struct cpuid_table *t, uint32_t fn,
+				    uint32_t index);
+
+#endif

@@ -1,0 +1,73 @@
+"""Boot the project's guest kernel on memplug and check what the guest
+itself reports through the memplug guest agent (in-kernel, on ttyS0).
+
+A boot takes minutes on a software KVM, so one guest serves all checks of
+a module. Timeouts are generous on purpose; the time each wait took is in
+build/test-logs/ and in the README's table."""
+import pytest
+
+from memplug_vm import GUEST_KERNEL, GUEST_BZIMAGE, Memplug, require_kvm
+
+BOOT_TIMEOUT = 20 * 60
+POWEROFF_TIMEOUT = 5 * 60
+CMDLINE = "console=ttyS0 swiotlb=noforce memplug_agent.poweroff=1"
+RAM_KB = 256 * 1024
+
+
+def boot(kernel, name, cpus=1):
+    require_kvm()
+    assert kernel.exists(), f"{kernel} is missing: run make guest"
+    vm = Memplug(["--kernel", str(kernel), "--cpus", str(cpus), "--memory",
+                  "256M", "--cmdline", CMDLINE], name)
+    try:
+        index, ready = vm.wait_agent("ready", BOOT_TIMEOUT)
+        status = vm.wait_exit(POWEROFF_TIMEOUT)
+    finally:
+        vm.stop()
+    return vm, index, ready, status
+
+
+# The fast path (ELF vmlinux, 64-bit entry), the bzImage path (boot
+# protocol 64-bit entry, the decompressor runs in the guest) and a second
+# vCPU started by the guest through INIT/SIPI.
+CONFIGS = {"vmlinux": (GUEST_KERNEL, 1), "bzimage": (GUEST_BZIMAGE, 1),
+           "vmlinux-2cpus": (GUEST_KERNEL, 2)}
+
+
+@pytest.fixture(scope="module", params=list(CONFIGS))
+def guest(request):
+    kernel, cpus = CONFIGS[request.param]
+    vm, index, ready, status = boot(kernel, f"boot-{request.param}", cpus)
+    return vm, index, ready, status, cpus
+
+
+def test_guest_sees_its_cpus(guest):
+    vm, _, ready, _, cpus = guest
+    assert ready["cpus"] == cpus
+    if cpus > 1:
+        assert f"smp: Brought up 1 node, {cpus} CPUs" in vm.console.text()
+
+
+def test_guest_acpi_is_on_with_sci_on_irq9(guest):
+    vm, _, ready, _, _ = guest
+    assert ready["acpi"] == 1
+    assert ready["sci_irq"] == 9
+    console = vm.console.text()
+    assert "ACPI: Interpreter enabled" in console
+    assert "ACPI BIOS Error" not in console and "ACPI Error" not in console
+
+
+def test_guest_memtotal_matches_boot_ram(guest):
+    _, _, ready, _, _ = guest
+    # The kernel image, page tables and struct pages come out of the 256M;
+    # a working guest keeps most of it.
+    assert 0.75 * RAM_KB < ready["memtotal_kb"] < RAM_KB
+    # 256M of boot RAM is two 128M memory blocks, both online.
+    assert ready["blocks"] == 2
+    assert ready["online_blocks"] == 2
+
+
+def test_guest_poweroff_ends_memplug_with_0(guest):
+    vm, _, _, status, _ = guest
+    assert status == 0, vm.stderr.text()
+    assert "reboot: Power down" in vm.console.text()

@@ -1,0 +1,62 @@
+#!/bin/sh
+# Install the Debian 12 packages memplug needs to build and test, and only
+# those that are missing. Called by `make deps` (as root, no stdin, also in
+# CI). Quiet when everything is there.
+#
+# qemu-system-x86 is deliberately not here: only `make bench` needs it, and
+# bench installs it itself.
+set -eu
+
+PACKAGES="
+gcc make libc6-dev
+libjansson-dev
+acpica-tools
+linux-source-6.1
+flex bison bc libelf-dev libssl-dev cpio xz-utils kmod
+patch lz4
+python3 python3-pytest
+"
+# What each is for:
+#   gcc make libc6-dev        the VMM and unit tests
+#   libjansson-dev            QMP (JSON) parsing in the VMM
+#   acpica-tools              iasl/acpiexec: unit tests of the generated ACPI tables
+#   linux-source-6.1          the test guest kernel (scripts/build-guest.sh)
+#   flex bison bc libelf-dev libssl-dev cpio xz-utils kmod
+#                             what a kernel build runs (xz unpacks the source)
+#   patch                     applies guest-tests/kernel/patches (not in
+#                             every minimal Debian image)
+#   lz4                       the guest's bzImage is LZ4-compressed (fastest
+#                             decompressor when it runs under an emulator)
+#   python3 python3-pytest    the test harness
+
+installed() {
+	[ "$(dpkg-query -W -f='${Status}' "$1" 2>/dev/null)" = "install ok installed" ]
+}
+
+missing=""
+for p in $PACKAGES; do
+	installed "$p" || missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+
+if [ "$(id -u)" -ne 0 ]; then
+	echo "deps: missing Debian packages:$missing" >&2
+	echo "deps: run 'make deps' as root (or: apt-get install$missing)" >&2
+	exit 1
+fi
+
+echo "deps: installing:$missing"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q
+# shellcheck disable=SC2086 # word splitting of the package list is intended
+apt-get install -y -q --no-install-recommends $missing </dev/null
+
+still=""
+for p in $missing; do
+	installed "$p" || still="$still $p"
+done
+if [ -n "$still" ]; then
+	echo "deps: still missing after apt-get:$still" >&2
+	exit 1
+fi
+echo "deps: done"

@@ -1,0 +1,164 @@
+"""Run memplug from tests: start it, follow its console and messages, wait
+for lines with generous timeouts (never sleeps), parse guest agent lines.
+
+Every run keeps its console and stderr in build/test-logs/ so a failure can
+be read after the fact.
+"""
+import os
+import pathlib
+import re
+import signal
+import subprocess
+import threading
+import time
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+BUILD = ROOT / "build"
+MEMPLUG = BUILD / "memplug"
+GUESTS = BUILD / "tests" / "guests"
+GUEST_KERNEL = BUILD / "guest" / "vmlinux"
+GUEST_BZIMAGE = BUILD / "guest" / "bzImage"
+LOGS = BUILD / "test-logs"
+
+AGENT_RE = re.compile(r"MEMPLUG-AGENT (\w+)((?: \w+=-?\d+)*)\s*$")
+
+
+def require_kvm():
+    """Guest tests need KVM: fail (never skip silently) when it is absent."""
+    import pytest
+
+    if not os.path.exists("/dev/kvm"):
+        pytest.fail("/dev/kvm does not exist on this machine: guest tests "
+                    "need KVM (load kvm_intel/kvm_amd or run on a host with "
+                    "virtualization)", pytrace=False)
+    if not os.access("/dev/kvm", os.R_OK | os.W_OK):
+        pytest.fail("/dev/kvm is not accessible to this user: guest tests "
+                    "need read/write access", pytrace=False)
+
+
+def is_pvm():
+    return os.path.exists("/sys/module/kvm_pvm")
+
+
+def parse_agent(line):
+    """'... MEMPLUG-AGENT ready cpus=1 x=2' -> ('ready', {'cpus': 1, 'x': 2})."""
+    m = AGENT_RE.search(line)
+    if not m:
+        return None
+    fields = dict(kv.split("=", 1) for kv in m.group(2).split())
+    return m.group(1), {k: int(v) for k, v in fields.items()}
+
+
+class Stream:
+    """Lines of one pipe, collected by a thread, with arrival times."""
+
+    def __init__(self, pipe, log_path):
+        self.lines = []
+        self.times = []
+        self.closed = False
+        self.cond = threading.Condition()
+        self.log = open(log_path, "w", buffering=1, errors="replace")
+        self.thread = threading.Thread(target=self._run, args=(pipe,),
+                                       daemon=True)
+        self.thread.start()
+
+    def _run(self, pipe):
+        for raw in iter(pipe.readline, b""):
+            line = raw.decode(errors="replace").rstrip("\r\n")
+            with self.cond:
+                self.lines.append(line)
+                self.times.append(time.monotonic())
+                self.log.write(line + "\n")
+                self.cond.notify_all()
+        with self.cond:
+            self.closed = True
+            self.cond.notify_all()
+        self.log.close()
+
+    def wait_for(self, pattern, timeout, start=0):
+        """Index of the first line >= start matching pattern, or None on
+        timeout or end of stream."""
+        rx = re.compile(pattern)
+        deadline = time.monotonic() + timeout
+        i = start
+        with self.cond:
+            while True:
+                while i < len(self.lines):
+                    if rx.search(self.lines[i]):
+                        return i
+                    i += 1
+                left = deadline - time.monotonic()
+                if self.closed or left <= 0:
+                    return None
+                self.cond.wait(left)
+
+    def text(self):
+        with self.cond:
+            return "\n".join(self.lines)
+
+
+class Memplug:
+    """One memplug process. Use as a context manager: it is always stopped."""
+
+    def __init__(self, args, name, env=None):
+        LOGS.mkdir(parents=True, exist_ok=True)
+        self.name = name
+        self.started = time.monotonic()
+        full_env = dict(os.environ)
+        full_env.update(env or {})
+        self.proc = subprocess.Popen([str(MEMPLUG)] + list(args),
+                                     stdin=subprocess.DEVNULL,
+                                     stdout=subprocess.PIPE,
+                                     stderr=subprocess.PIPE, env=full_env)
+        self.console = Stream(self.proc.stdout, LOGS / f"{name}.console")
+        self.stderr = Stream(self.proc.stderr, LOGS / f"{name}.stderr")
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+
+    def stop(self, timeout=30):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.console.thread.join(5)
+        self.stderr.thread.join(5)
+        return self.proc.returncode
+
+    def wait_exit(self, timeout):
+        try:
+            return self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            return None
+
+    def wait_agent(self, kind, timeout, start=0):
+        """The next agent line of this kind as (index, fields), or fail with
+        the end of the console for context."""
+        i = self.console.wait_for(r"MEMPLUG-AGENT %s\b" % kind, timeout, start)
+        if i is None:
+            raise AssertionError(
+                f"no 'MEMPLUG-AGENT {kind}' line within {timeout}s "
+                f"(memplug exit status {self.proc.poll()}); last console "
+                f"lines:\n" + "\n".join(self.console.lines[-25:]) +
+                "\nstderr:\n" + self.stderr.text()[-3000:])
+        return i, parse_agent(self.console.lines[i])[1]
+
+    def elapsed(self, index):
+        """Seconds from start to console line index."""
+        return self.console.times[index] - self.started
+
+
+def run(args, timeout=60, env=None):
+    """Run memplug to completion: (status, stdout, stderr)."""
+    full_env = dict(os.environ)
+    full_env.update(env or {})
+    p = subprocess.run([str(MEMPLUG)] + list(args), stdin=subprocess.DEVNULL,
+                       capture_output=True, timeout=timeout, env=full_env)
+    return (p.returncode, p.stdout.decode(errors="replace"),
+            p.stderr.decode(errors="replace"))

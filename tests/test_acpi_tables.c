@@ -1,0 +1,466 @@
+/* Tests of acpi_build: checksums, lengths, pointers and the fields Linux
+ * reads, for the configuration the VMM passes (vmm/layout.h).
+ *
+ * Besides the unit-test cases (see tests/unit.h), this binary has one more
+ * mode, used by tests/test_acpi_iasl.py to feed the tables to iasl and
+ * acpiexec:
+ *   test_acpi_tables --dump DIR NCPUS
+ * writes DIR/RSDP.dat and DIR/<signature>.dat for every other table. */
+#include <errno.h>
+
+#include "acpi/tables.h"
+#include "tests/unit.h"
+#include "vmm/layout.h"
+
+#define ROOM (LAYOUT_ACPI_END - LAYOUT_ACPI)
+
+static uint8_t buf[ROOM];
+
+/* What the VMM passes for an n-vCPU machine. */
+static struct acpi_config config(unsigned int ncpus)
+{
+	return (struct acpi_config){
+		.ncpus = ncpus,
+		.lapic_addr = LAYOUT_LAPIC,
+		.ioapic_addr = LAYOUT_IOAPIC,
+		.ioapic_id = 0,
+		.sci_irq = ACPI_SCI_IRQ,
+		.pm1a_evt_port = PORT_ACPI_PM1A_EVT,
+		.pm1a_cnt_port = PORT_ACPI_PM1A_CNT,
+		.pm_tmr_port = PORT_ACPI_PM_TMR,
+		.gpe0_port = PORT_ACPI_GPE0,
+		.gpe0_len = PORT_ACPI_GPE0_LEN,
+		.reset_port = PORT_ACPI_RESET,
+		.reset_value = PORT_ACPI_RESET_VALUE,
+		.s5_slp_typ = ACPI_S5_SLP_TYP,
+	};
+}
+
+static int build(unsigned int ncpus, struct acpi_layout *l)
+{
+	struct acpi_config c = config(ncpus);
+
+	memset(buf, 0xa5, sizeof(buf));
+	return acpi_build(&c, LAYOUT_ACPI, buf, sizeof(buf), l);
+}
+
+static uint64_t le(const uint8_t *p, size_t n)
+{
+	uint64_t v = 0;
+
+	while (n--)
+		v = v << 8 | p[n];
+	return v;
+}
+
+/* The buffer bytes at a guest-physical address inside the ACPI area. */
+static uint8_t *at(uint64_t gpa)
+{
+	return buf + (gpa - LAYOUT_ACPI);
+}
+
+static uint8_t sum(const uint8_t *p, size_t n)
+{
+	uint8_t s = 0;
+
+	while (n--)
+		s = (uint8_t)(s + *p++);
+	return s;
+}
+
+static uint32_t table_len(uint64_t gpa)
+{
+	return (uint32_t)le(at(gpa) + 4, 4);
+}
+
+static void checksums_and_lengths(void)
+{
+	static const unsigned int ncpus[] = { 1, 2, 8, 255 };
+	struct acpi_layout l;
+
+	for (size_t i = 0; i < sizeof(ncpus) / sizeof(ncpus[0]); i++) {
+		unsigned int n = ncpus[i];
+
+		CHECK_EQ(build(n, &l), 0);
+		CHECK_EQ(sum(at(l.rsdp), 20), 0);
+		CHECK_EQ(sum(at(l.rsdp), 36), 0);
+		CHECK_EQ(table_len(l.xsdt), 36 + 2 * 8);
+		CHECK_EQ(table_len(l.fadt), 276);
+		CHECK_EQ(table_len(l.facs), 64);
+		/* header, LAPIC address, flags; LAPICs; IOAPIC; 2 ISOs; NMI */
+		CHECK_EQ(table_len(l.madt), 44 + 8 * n + 12 + 2 * 10 + 6);
+		CHECK_EQ(sum(at(l.xsdt), table_len(l.xsdt)), 0);
+		CHECK_EQ(sum(at(l.fadt), table_len(l.fadt)), 0);
+		CHECK_EQ(sum(at(l.madt), table_len(l.madt)), 0);
+		CHECK_EQ(sum(at(l.dsdt), table_len(l.dsdt)), 0);
+		CHECK_EQ(l.size, l.dsdt + table_len(l.dsdt) - LAYOUT_ACPI);
+	}
+}
+
+static void placement(void)
+{
+	struct acpi_layout l;
+	uint64_t t[6];
+
+	CHECK_EQ(build(8, &l), 0);
+	memcpy(t, (uint64_t[]){ l.rsdp, l.xsdt, l.fadt, l.facs, l.madt, l.dsdt },
+	       sizeof(t));
+	CHECK_EQ(l.rsdp, LAYOUT_ACPI);
+	CHECK_EQ(l.rsdp % 16, 0);
+	CHECK_EQ(l.facs % 64, 0);
+	/* in order, no overlaps, each 16-byte aligned */
+	for (int i = 1; i < 6; i++) {
+		uint64_t prev_end = t[i - 1] + (i == 1 ? 36 : table_len(t[i - 1]));
+
+		CHECK_EQ(t[i] % 16, 0);
+		CHECK(t[i] >= prev_end);
+	}
+	CHECK(l.size <= ROOM);
+}
+
+static void pointers(void)
+{
+	struct acpi_layout l;
+	const uint8_t *rsdp, *xsdt, *fadt;
+
+	CHECK_EQ(build(2, &l), 0);
+	rsdp = at(l.rsdp);
+	CHECK_MEM(rsdp, "RSD PTR ", 8);
+	CHECK_EQ(rsdp[15], 2);
+	CHECK_EQ(le(rsdp + 16, 4), 0); /* no RSDT */
+	CHECK_EQ(le(rsdp + 20, 4), 36);
+	CHECK_EQ(le(rsdp + 24, 8), l.xsdt);
+
+	xsdt = at(l.xsdt);
+	CHECK_MEM(xsdt, "XSDT", 4);
+	CHECK_EQ(le(xsdt + 36, 8), l.fadt);
+	CHECK_EQ(le(xsdt + 44, 8), l.madt);
+	CHECK_MEM(at(l.fadt), "FACP", 4);
+	CHECK_MEM(at(l.madt), "APIC", 4);
+
+	fadt = at(l.fadt);
+	CHECK_EQ(le(fadt + 36, 4), l.facs);  /* FIRMWARE_CTRL */
+	CHECK_EQ(le(fadt + 132, 8), 0);	     /* X_FIRMWARE_CTRL: not both */
+	CHECK_EQ(le(fadt + 40, 4), l.dsdt);  /* DSDT */
+	CHECK_EQ(le(fadt + 140, 8), l.dsdt); /* X_DSDT */
+	CHECK_MEM(at(l.facs), "FACS", 4);
+	CHECK_MEM(at(l.dsdt), "DSDT", 4);
+}
+
+/* A SystemIO Generic Address Structure. */
+static int gas_io_is(const uint8_t *g, unsigned int bits, unsigned int access,
+		     uint64_t port)
+{
+	return g[0] == 1 && g[1] == bits && g[2] == 0 && g[3] == access &&
+	       le(g + 4, 8) == port;
+}
+
+static void fadt_fields(void)
+{
+	struct acpi_layout l;
+	const uint8_t *f;
+
+	CHECK_EQ(build(1, &l), 0);
+	f = at(l.fadt);
+	CHECK_EQ(f[8], 6);   /* revision */
+	CHECK_EQ(f[131], 3); /* minor revision */
+	CHECK_EQ(le(f + 46, 2), ACPI_SCI_IRQ);
+	CHECK_EQ(le(f + 48, 4), 0); /* SMI_CMD: always in ACPI mode */
+	CHECK_EQ(f[52], 0);
+	CHECK_EQ(f[53], 0);
+	CHECK_EQ(le(f + 56, 4), PORT_ACPI_PM1A_EVT);
+	CHECK_EQ(le(f + 60, 4), 0);
+	CHECK_EQ(le(f + 64, 4), PORT_ACPI_PM1A_CNT);
+	CHECK_EQ(le(f + 68, 4), 0);
+	CHECK_EQ(le(f + 72, 4), 0);
+	CHECK_EQ(le(f + 76, 4), PORT_ACPI_PM_TMR);
+	CHECK_EQ(le(f + 80, 4), PORT_ACPI_GPE0);
+	CHECK_EQ(le(f + 84, 4), 0);
+	CHECK_EQ(f[88], PORT_ACPI_PM1A_EVT_LEN);
+	CHECK_EQ(f[89], PORT_ACPI_PM1A_CNT_LEN);
+	CHECK_EQ(f[90], 0);
+	CHECK_EQ(f[91], PORT_ACPI_PM_TMR_LEN);
+	CHECK_EQ(f[92], PORT_ACPI_GPE0_LEN);
+	CHECK_EQ(f[93], 0);
+	CHECK(le(f + 96, 2) > 100);  /* no C2 */
+	CHECK(le(f + 98, 2) > 1000); /* no C3 */
+	/* IAPC_BOOT_ARCH: VGA not present, MSI not supported, no CMOS RTC;
+	 * no legacy devices, no 8042 */
+	CHECK_EQ(le(f + 109, 2), 0x2c);
+	/* WBINVD, PROC_C1, SLP_BUTTON, TMR_VAL_EXT, RESET_REG_SUP; PWR_BUTTON
+	 * clear (fixed power button), HW_REDUCED_ACPI clear */
+	CHECK_EQ(le(f + 112, 4), 0x525);
+	CHECK(gas_io_is(f + 116, 8, 1, PORT_ACPI_RESET));
+	CHECK_EQ(f[128], PORT_ACPI_RESET_VALUE);
+	CHECK(gas_io_is(f + 148, 32, 2, PORT_ACPI_PM1A_EVT));
+	CHECK(gas_io_is(f + 172, 16, 2, PORT_ACPI_PM1A_CNT));
+	CHECK(gas_io_is(f + 208, 32, 3, PORT_ACPI_PM_TMR));
+	CHECK(gas_io_is(f + 220, PORT_ACPI_GPE0_LEN * 8, 1, PORT_ACPI_GPE0));
+	/* PM1b, PM2, GPE1, sleep registers, hypervisor id: absent */
+	for (size_t off = 160; off < 172; off++)
+		CHECK_EQ(f[off], 0);
+	for (size_t off = 184; off < 208; off++)
+		CHECK_EQ(f[off], 0);
+	for (size_t off = 232; off < 276; off++)
+		CHECK_EQ(f[off], 0);
+}
+
+static void facs_fields(void)
+{
+	struct acpi_layout l;
+	const uint8_t *f;
+
+	CHECK_EQ(build(1, &l), 0);
+	f = at(l.facs);
+	CHECK_MEM(f, "FACS", 4);
+	CHECK_EQ(le(f + 4, 4), 64);
+	CHECK_EQ(f[32], 2); /* version */
+	for (size_t off = 8; off < 64; off++)
+		if (off != 32)
+			CHECK_EQ(f[off], 0);
+}
+
+/* Walk the MADT's entries, checking each against the configuration. */
+static void check_madt(unsigned int ncpus)
+{
+	unsigned int count[5] = { 0 }, lapics = 0;
+	struct acpi_layout l;
+	const uint8_t *m, *e, *end;
+
+	CHECK_EQ(build(ncpus, &l), 0);
+	m = at(l.madt);
+	end = m + table_len(l.madt);
+	CHECK_EQ(le(m + 36, 4), LAYOUT_LAPIC);
+	CHECK_EQ(le(m + 40, 4), 1); /* PCAT_COMPAT */
+	for (e = m + 44; e < end; e += e[1]) {
+		CHECK(e[1] >= 2 && e + e[1] <= end);
+		CHECK(e[0] < 5);
+		count[e[0]]++;
+		switch (e[0]) {
+		case 0: /* Processor Local APIC: UID = APIC id = index */
+			CHECK_EQ(e[1], 8);
+			CHECK_EQ(e[2], lapics);
+			CHECK_EQ(e[3], lapics);
+			CHECK_EQ(le(e + 4, 4), 1);
+			lapics++;
+			break;
+		case 1: /* I/O APIC */
+			CHECK_EQ(e[1], 12);
+			CHECK_EQ(e[2], 0);
+			CHECK_EQ(le(e + 4, 4), LAYOUT_IOAPIC);
+			CHECK_EQ(le(e + 8, 4), 0);
+			break;
+		case 2: /* Interrupt Source Override */
+			CHECK_EQ(e[1], 10);
+			CHECK_EQ(e[2], 0); /* ISA */
+			if (e[3] == 0) {
+				CHECK_EQ(le(e + 4, 4), 2);
+				CHECK_EQ(le(e + 8, 2), 0);
+			} else {
+				CHECK_EQ(e[3], ACPI_SCI_IRQ);
+				CHECK_EQ(le(e + 4, 4), ACPI_SCI_IRQ);
+				CHECK_EQ(le(e + 8, 2), 0xd); /* level, high */
+			}
+			break;
+		case 4: /* Local APIC NMI: all processors, LINT1 */
+			CHECK_EQ(e[1], 6);
+			CHECK_EQ(e[2], 0xff);
+			CHECK_EQ(le(e + 3, 2), 0);
+			CHECK_EQ(e[5], 1);
+			break;
+		}
+	}
+	CHECK(e == end);
+	CHECK_EQ(count[0], ncpus);
+	CHECK_EQ(count[1], 1);
+	CHECK_EQ(count[2], 2);
+	CHECK_EQ(count[3], 0);
+	CHECK_EQ(count[4], 1);
+}
+
+static void madt_1_cpu(void)
+{
+	check_madt(1);
+}
+
+static void madt_2_cpus(void)
+{
+	check_madt(2);
+}
+
+static void madt_8_cpus(void)
+{
+	check_madt(8);
+}
+
+static int contains(const uint8_t *p, size_t n, const char *s)
+{
+	return memmem(p, n, s, strlen(s)) != NULL;
+}
+
+/* The DSDT's contents are compared with iasl's disassembly in
+ * test_acpi_iasl.py; here only what acpi_build must get right. */
+static void dsdt_header_and_names(void)
+{
+	struct acpi_layout l;
+	const uint8_t *d;
+	uint32_t len;
+
+	CHECK_EQ(build(8, &l), 0);
+	d = at(l.dsdt);
+	len = table_len(l.dsdt);
+	CHECK_EQ(d[8], 2); /* revision 2: 64-bit integers */
+	CHECK(contains(d, len, "_S5_"));
+	CHECK(contains(d, len, "C000"));
+	CHECK(contains(d, len, "C007"));
+	CHECK(!contains(d, len, "C008"));
+	CHECK(contains(d, len, "ACPI0007"));
+}
+
+static void no_space(void)
+{
+	static uint8_t big[ROOM + 64];
+	struct acpi_config c = config(8);
+	struct acpi_layout l;
+	size_t need, sizes[3];
+
+	CHECK_EQ(build(8, &l), 0);
+	need = l.size;
+	sizes[0] = 0;
+	sizes[1] = 36;
+	sizes[2] = need - 1;
+	for (size_t i = 0; i < 3; i++) {
+		memset(big, 0x5a, sizeof(big));
+		CHECK_EQ(acpi_build(&c, LAYOUT_ACPI, big, sizes[i], &l), -ENOSPC);
+		/* nothing written, inside or past the buffer */
+		for (size_t off = 0; off < sizeof(big); off++)
+			CHECK_EQ(big[off], 0x5a);
+	}
+	memset(big, 0x5a, sizeof(big));
+	CHECK_EQ(acpi_build(&c, LAYOUT_ACPI, big, need, &l), 0);
+	CHECK_EQ(l.size, need);
+	for (size_t off = need; off < sizeof(big); off++)
+		CHECK_EQ(big[off], 0x5a);
+}
+
+static void bad_config(void)
+{
+	struct acpi_config c;
+	struct acpi_layout l;
+
+#define CHECK_REFUSED(field, value)                                           \
+	do {                                                                  \
+		c = config(2);                                                \
+		c.field = value;                                              \
+		CHECK_EQ(acpi_build(&c, LAYOUT_ACPI, buf, sizeof(buf), &l),   \
+			 -EINVAL);                                            \
+	} while (0)
+
+	CHECK_REFUSED(ncpus, 0);
+	CHECK_REFUSED(ncpus, 256);
+	CHECK_REFUSED(sci_irq, 0);
+	CHECK_REFUSED(sci_irq, 2);
+	CHECK_REFUSED(sci_irq, 16);
+	CHECK_REFUSED(gpe0_len, 0);
+	CHECK_REFUSED(gpe0_len, 7);
+	CHECK_REFUSED(pm1a_evt_port, 0);
+	CHECK_REFUSED(reset_port, 0);
+#undef CHECK_REFUSED
+	c = config(2);
+	CHECK_EQ(acpi_build(&c, LAYOUT_ACPI + 8, buf, sizeof(buf), &l), -EINVAL);
+	/* the 32-bit FIRMWARE_CTRL and DSDT must reach the tables */
+	CHECK_EQ(acpi_build(&c, 0xffffff00, buf, sizeof(buf), &l), -EINVAL);
+	CHECK_EQ(acpi_build(&c, LAYOUT_4G, buf, sizeof(buf), &l), -EINVAL);
+}
+
+/* Padding is zeroed: the same machine gives the same bytes whatever the
+ * buffer held before. */
+static void deterministic(void)
+{
+	static uint8_t other[ROOM];
+	struct acpi_config c = config(4);
+	struct acpi_layout l1, l2;
+
+	CHECK_EQ(build(4, &l1), 0);
+	memset(other, 0x00, sizeof(other));
+	CHECK_EQ(acpi_build(&c, LAYOUT_ACPI, other, sizeof(other), &l2), 0);
+	CHECK_EQ(l1.size, l2.size);
+	CHECK_MEM(buf, other, l1.size);
+}
+
+static int write_file(const char *dir, const char *name, const uint8_t *p,
+		      size_t n)
+{
+	char path[4096];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s.dat", dir, name);
+	f = fopen(path, "wb");
+	if (!f || fwrite(p, 1, n, f) != n || fclose(f)) {
+		fprintf(stderr, "cannot write %s: %s\n", path, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* --dump DIR NCPUS */
+static int dump(int argc, char **argv)
+{
+	struct acpi_layout l;
+	uint64_t tables[5];
+	char *end;
+	unsigned long n;
+	int err;
+
+	if (argc != 4) {
+		fprintf(stderr, "usage: %s --dump DIR NCPUS\n", argv[0]);
+		return 2;
+	}
+	n = strtoul(argv[3], &end, 10);
+	if (*end || !*argv[3] || n > 1000) {
+		fprintf(stderr, "NCPUS must be a number, got \"%s\"\n",
+			argv[3]);
+		return 2;
+	}
+	err = build((unsigned int)n, &l);
+	if (err) {
+		fprintf(stderr, "acpi_build with %lu vCPUs: %s\n", n,
+			strerror(-err));
+		return 1;
+	}
+	if (write_file(argv[2], "RSDP", at(l.rsdp), 36))
+		return 1;
+	memcpy(tables, (uint64_t[]){ l.xsdt, l.fadt, l.facs, l.madt, l.dsdt },
+	       sizeof(tables));
+	for (int i = 0; i < 5; i++) {
+		char sig[5] = { 0 };
+
+		memcpy(sig, at(tables[i]), 4);
+		if (write_file(argv[2], sig, at(tables[i]),
+			       table_len(tables[i])))
+			return 1;
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct unit_case cases[] = {
+		UNIT_CASE(checksums_and_lengths),
+		UNIT_CASE(placement),
+		UNIT_CASE(pointers),
+		UNIT_CASE(fadt_fields),
+		UNIT_CASE(facs_fields),
+		UNIT_CASE(madt_1_cpu),
+		UNIT_CASE(madt_2_cpus),
+		UNIT_CASE(madt_8_cpus),
+		UNIT_CASE(dsdt_header_and_names),
+		UNIT_CASE(no_space),
+		UNIT_CASE(bad_config),
+		UNIT_CASE(deterministic),
+	};
+
+	if (argc > 1 && !strcmp(argv[1], "--dump"))
+		return dump(argc, argv);
+	return unit_run(cases, sizeof(cases) / sizeof(cases[0]), argc, argv);
+}

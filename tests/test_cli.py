@@ -1,0 +1,169 @@
+"""memplug's command line and its VM life cycle, with tiny flat guests
+(tests/guests/*.S) that take milliseconds instead of a Linux boot."""
+import os
+import shutil
+import subprocess
+
+import pytest
+
+from memplug_vm import GUESTS, MEMPLUG, Memplug, is_pvm, require_kvm, run
+
+HELLO = str(GUESTS / "hello.elf")
+
+
+def test_help_lists_the_options():
+    status, out, err = run(["--help"])
+    assert status == 0 and err == ""
+    for opt in ("--kernel", "--initrd", "--cmdline", "--cpus", "--memory",
+                "slots=N,maxmem=SIZE", "--cpuid-mask", "MEMPLUG_KVM_DEVICE"):
+        assert opt in out
+
+
+def test_version():
+    status, out, _ = run(["--version"])
+    assert status == 0 and out.startswith("memplug ")
+
+
+@pytest.mark.parametrize("args,message", [
+    ([], "--kernel PATH is required"),
+    (["--kernel", HELLO, "--frob"], "unknown option --frob"),
+    (["--kernel", HELLO, "--cpus", "0"], "--cpus 0: need a whole number of at least 1"),
+    (["--kernel", HELLO, "--memory", "lots"], "\"lots\" is not a size"),
+    (["--kernel", HELLO, "--memory", "16M"], "memory size 16M is below the minimum of 32M"),
+    (["--kernel", HELLO, "--memory", "64M,slots=2,maxmem=1G+"], "is not a size"),
+    (["--kernel", HELLO, "--memory", "10T"], "memory size 10T is more than this host's"),
+], ids=["no-kernel", "unknown-option", "cpus-0", "memory-unparsable",
+        "memory-too-small", "maxmem-unparsable", "memory-above-host"])
+def test_bad_configuration_is_refused(args, message):
+    status, out, err = run(args)
+    assert status == 1, err
+    assert message in err
+    assert err.startswith("memplug: ")
+    assert out == ""
+
+
+def test_cpus_above_kvm_limit():
+    require_kvm()
+    status, _, err = run(["--kernel", HELLO, "--cpus", "4096"])
+    assert status == 1
+    assert "--cpus 4096 is above the limit of" in err
+
+
+def test_missing_kernel_file():
+    require_kvm()
+    status, _, err = run(["--kernel", "/nonexistent/vmlinux"])
+    assert status == 1
+    assert "kernel /nonexistent/vmlinux cannot be opened: No such file" in err
+
+
+def test_kernel_that_is_a_directory():
+    require_kvm()
+    status, _, err = run(["--kernel", "/tmp"])
+    assert status == 1
+    assert "kernel /tmp is not a regular file" in err
+
+
+def test_kernel_that_is_no_kernel(tmp_path):
+    require_kvm()
+    junk = tmp_path / "junk"
+    junk.write_bytes(b"this is not a kernel\n" * 200)
+    status, _, err = run(["--kernel", str(junk)])
+    assert status == 1
+    assert "is neither an ELF vmlinux nor a bzImage" in err
+
+
+def test_unreadable_kernel(tmp_path):
+    """As root every file is readable, so drop to nobody for this one."""
+    require_kvm()
+    if os.geteuid() != 0 or not shutil.which("setpriv"):
+        pytest.skip("needs root and setpriv to run memplug as another user")
+    k = tmp_path / "vmlinux"
+    shutil.copy(HELLO, k)
+    k.chmod(0o000)
+    tmp_path.chmod(0o755)
+    p = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534",
+                        "--clear-groups", str(MEMPLUG), "--kernel", str(k)],
+                       capture_output=True, text=True, timeout=60,
+                       env={"MEMPLUG_KVM_DEVICE": "/dev/kvm"})
+    assert p.returncode == 1
+    # nobody cannot open /dev/kvm either; that is reported first.
+    assert "no permission to open /dev/kvm" in p.stderr
+
+
+def test_initrd_too_large_for_memory(tmp_path):
+    require_kvm()
+    big = tmp_path / "initrd"
+    with open(big, "wb") as f:
+        f.truncate(40 << 20)
+    status, _, err = run(["--kernel", HELLO, "--memory", "32M", "--initrd",
+                          str(big)])
+    assert status == 1
+    assert f"initrd {big} is {40 << 20} bytes and does not fit" in err
+    assert "give the guest more memory" in err
+
+
+def test_kvm_device_missing():
+    status, _, err = run(["--kernel", HELLO],
+                         env={"MEMPLUG_KVM_DEVICE": "/nonexistent/kvm"})
+    assert status == 1
+    assert "/nonexistent/kvm does not exist: this host has no KVM" in err
+
+
+def test_kvm_device_not_kvm():
+    status, _, err = run(["--kernel", HELLO],
+                         env={"MEMPLUG_KVM_DEVICE": "/dev/null"})
+    assert status == 1
+    assert "/dev/null is not a KVM device" in err
+
+
+def test_guest_prints_and_powers_off():
+    require_kvm()
+    status, out, err = run(["--kernel", HELLO, "--memory", "64M"])
+    assert (status, out) == (0, "hello\n"), err
+
+
+def test_two_vcpus_start_and_power_off():
+    require_kvm()
+    status, out, err = run(["--kernel", HELLO, "--cpus", "2"])
+    assert (status, out) == (0, "hello\n"), err
+
+
+def test_port_io_storm_and_exit():
+    require_kvm()
+    status, out, err = run(["--kernel", str(GUESTS / "pio.elf")])
+    assert (status, out) == (0, "SP\n"), err
+
+
+@pytest.mark.parametrize("guest,marker", [("reset.elf", "boot"),
+                                          ("kbdreset.elf", "kbd")])
+def test_reset_restarts_the_guest(guest, marker):
+    require_kvm()
+    with Memplug(["--kernel", str(GUESTS / guest), "-v"],
+                 f"reset-{marker}") as vm:
+        i = 0
+        for _ in range(3):
+            i = vm.console.wait_for(f"^{marker}$", 60, i)
+            assert i is not None, vm.stderr.text()
+            i += 1
+        assert vm.proc.poll() is None
+        assert vm.stop() == 0
+    assert "restarting the guest" in vm.stderr.text()
+
+
+def test_internal_error_is_reported():
+    require_kvm()
+    if not is_pvm():
+        pytest.skip("int3 at CPL 0 is an emulation failure only on the PVM "
+                    "software KVM; hardware KVM delivers it")
+    status, out, err = run(["--kernel", str(GUESTS / "int3.elf")])
+    assert status == 1
+    assert out == "i\n"
+    assert "KVM internal error, exit reason 17, suberror 1 (emulation " \
+           "failure) at RIP 0x10000e, code cc" in err
+
+
+def test_sigterm_stops_a_running_guest():
+    require_kvm()
+    with Memplug(["--kernel", str(GUESTS / "reset.elf")], "sigterm") as vm:
+        assert vm.console.wait_for("^boot$", 60) is not None
+        assert vm.stop() == 0

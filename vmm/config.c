@@ -1,0 +1,199 @@
+#include "vmm/config.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MEMPLUG_VERSION "0.1.0"
+
+int config_parse_size(const char *s, uint64_t *out)
+{
+	unsigned long long v;
+	unsigned int shift = 0;
+	char *end;
+
+	if (!s || *s < '0' || *s > '9')
+		return -EINVAL;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno)
+		return -EINVAL;
+	switch (*end) {
+	case 'k': case 'K': shift = 10; end++; break;
+	case 'm': case 'M': shift = 20; end++; break;
+	case 'g': case 'G': shift = 30; end++; break;
+	case 't': case 'T': shift = 40; end++; break;
+	}
+	if (*end || (shift && v > (ULLONG_MAX >> shift)))
+		return -EINVAL;
+	*out = (uint64_t)v << shift;
+	return 0;
+}
+
+void config_usage(FILE *f)
+{
+	fputs(
+"usage: memplug --kernel PATH [options]\n"
+"\n"
+"Boot a Linux guest on KVM straight from its kernel image.\n"
+"\n"
+"  --kernel PATH        uncompressed ELF vmlinux (fast path) or bzImage\n"
+"  --initrd PATH        initial ramdisk (optional)\n"
+"  --cmdline STRING     kernel command line; recommended:\n"
+"                       \"console=ttyS0 swiotlb=noforce memhp_default_state=online\"\n"
+"  --cpus N             number of vCPUs (default 1)\n"
+"  --memory SIZE[,slots=N,maxmem=SIZE]\n"
+"                       boot RAM (default 256M); slots and maxmem reserve a\n"
+"                       hotplug window as QEMU's -m does. Sizes take K/M/G/T\n"
+"                       suffixes (powers of 1024); a bare number is bytes.\n"
+"  --cpuid-mask auto|pvm|none\n"
+"                       hide CPU features a software KVM cannot execute:\n"
+"                       auto (default) does it when the PVM KVM is loaded\n"
+"  --debug-io           log guest accesses to unclaimed ports and MMIO\n"
+"  -v, --verbose        more messages (repeat for debug)\n"
+"  -h, --help           this help\n"
+"  -V, --version        version\n"
+"\n"
+"Environment: MEMPLUG_KVM_DEVICE=PATH uses another KVM device than /dev/kvm.\n"
+"\n"
+"The guest console is on stdout (input from stdin). A guest power-off ends\n"
+"memplug with status 0; a guest reboot restarts it with the same\n"
+"configuration. Exit status 1: bad configuration or a VM failure.\n", f);
+}
+
+static int parse_uint(const char *s, unsigned int *out)
+{
+	unsigned long v;
+	char *end;
+
+	if (!s || *s < '0' || *s > '9')
+		return -EINVAL;
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno || *end || v > UINT_MAX)
+		return -EINVAL;
+	*out = (unsigned int)v;
+	return 0;
+}
+
+/* SIZE[,slots=N][,maxmem=SIZE] */
+static int parse_memory(struct config *c, const char *arg, char *err,
+			size_t errlen)
+{
+	char buf[256], *save = NULL, *tok;
+	int first = 1;
+
+	if (strlen(arg) >= sizeof(buf)) {
+		snprintf(err, errlen, "--memory value is too long");
+		return -EINVAL;
+	}
+	strcpy(buf, arg);
+	for (tok = strtok_r(buf, ",", &save); tok;
+	     tok = strtok_r(NULL, ",", &save), first = 0) {
+		if (first && !strchr(tok, '=')) {
+			if (config_parse_size(tok, &c->mem) < 0)
+				goto bad_size;
+		} else if (!strncmp(tok, "slots=", 6)) {
+			if (parse_uint(tok + 6, &c->slots) < 0) {
+				snprintf(err, errlen, "--memory: slots=%s is not "
+					 "a number", tok + 6);
+				return -EINVAL;
+			}
+		} else if (!strncmp(tok, "maxmem=", 7)) {
+			if (config_parse_size(tok + 7, &c->maxmem) < 0)
+				goto bad_size;
+		} else {
+			snprintf(err, errlen, "--memory: unknown option \"%s\" "
+				 "(expected SIZE,slots=N,maxmem=SIZE)", tok);
+			return -EINVAL;
+		}
+		continue;
+bad_size:
+		snprintf(err, errlen, "--memory: \"%s\" is not a size (use a "
+			 "number with an optional K, M, G or T suffix, e.g. 256M)",
+			 tok);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int config_parse(struct config *c, int argc, char **argv, char *err,
+		 size_t errlen)
+{
+	enum { OPT_KERNEL = 256, OPT_INITRD, OPT_CMDLINE, OPT_CPUS, OPT_MEMORY,
+	       OPT_CPUID, OPT_DEBUG_IO };
+	static const struct option opts[] = {
+		{ "kernel", required_argument, NULL, OPT_KERNEL },
+		{ "initrd", required_argument, NULL, OPT_INITRD },
+		{ "cmdline", required_argument, NULL, OPT_CMDLINE },
+		{ "cpus", required_argument, NULL, OPT_CPUS },
+		{ "memory", required_argument, NULL, OPT_MEMORY },
+		{ "cpuid-mask", required_argument, NULL, OPT_CPUID },
+		{ "debug-io", no_argument, NULL, OPT_DEBUG_IO },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ 0 },
+	};
+	int o;
+
+	*c = (struct config){ .cmdline = "console=ttyS0", .cpus = 1,
+			      .mem = 256ULL << 20, .cpuid = CPUID_AUTO };
+	opterr = 0;
+	optind = 0; /* glibc: 0 also resets its internal state */
+	while ((o = getopt_long(argc, argv, ":vhV", opts, NULL)) != -1) {
+		switch (o) {
+		case OPT_KERNEL: c->kernel = optarg; break;
+		case OPT_INITRD: c->initrd = optarg; break;
+		case OPT_CMDLINE: c->cmdline = optarg; break;
+		case OPT_CPUS:
+			if (parse_uint(optarg, &c->cpus) < 0 || !c->cpus) {
+				snprintf(err, errlen, "--cpus %s: need a whole "
+					 "number of at least 1", optarg);
+				return -EINVAL;
+			}
+			break;
+		case OPT_MEMORY:
+			if (parse_memory(c, optarg, err, errlen) < 0)
+				return -EINVAL;
+			break;
+		case OPT_CPUID:
+			if (!strcmp(optarg, "auto"))
+				c->cpuid = CPUID_AUTO;
+			else if (!strcmp(optarg, "pvm"))
+				c->cpuid = CPUID_PVM;
+			else if (!strcmp(optarg, "none"))
+				c->cpuid = CPUID_NONE;
+			else {
+				snprintf(err, errlen, "--cpuid-mask %s: expected "
+					 "auto, pvm or none", optarg);
+				return -EINVAL;
+			}
+			break;
+		case OPT_DEBUG_IO: c->debug_io = true; break;
+		case 'v': c->verbose++; break;
+		case 'h': config_usage(stdout); return 1;
+		case 'V': printf("memplug " MEMPLUG_VERSION "\n"); return 1;
+		case ':':
+			snprintf(err, errlen, "%s needs a value", argv[optind - 1]);
+			return -EINVAL;
+		default:
+			snprintf(err, errlen, "unknown option %s (see --help)",
+				 argv[optind - 1]);
+			return -EINVAL;
+		}
+	}
+	if (optind < argc) {
+		snprintf(err, errlen, "unexpected argument \"%s\" (see --help)",
+			 argv[optind]);
+		return -EINVAL;
+	}
+	if (!c->kernel) {
+		snprintf(err, errlen, "--kernel PATH is required (see --help)");
+		return -EINVAL;
+	}
+	return 0;
+}

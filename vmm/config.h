@@ -1,0 +1,36 @@
+/* Command-line options of memplug. */
+#ifndef MEMPLUG_VMM_CONFIG_H
+#define MEMPLUG_VMM_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+enum cpuid_policy { CPUID_AUTO, CPUID_PVM, CPUID_NONE };
+
+struct config {
+	const char *kernel;
+	const char *initrd;
+	const char *cmdline;
+	unsigned int cpus;
+	uint64_t mem;
+	unsigned int slots;
+	uint64_t maxmem;
+	enum cpuid_policy cpuid;
+	bool debug_io;
+	int verbose;
+};
+
+/* Parses "256M", "1G", "4096": a decimal number with an optional K/M/G/T
+ * suffix (powers of 1024; no suffix means bytes). Returns 0 or -EINVAL. */
+int config_parse_size(const char *s, uint64_t *out);
+
+/* Parses argv. Returns 0 to run, 1 when --help/--version was handled,
+ * or -EINVAL with a message in err. */
+int config_parse(struct config *c, int argc, char **argv, char *err,
+		 size_t errlen);
+
+void config_usage(FILE *f);
+
+#endif

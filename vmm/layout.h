@@ -1,0 +1,64 @@
+/* Guest physical memory map and I/O ports of a memplug VM (x86-64).
+ *
+ *   0x0000_0000  real-mode IVT/BDA (RAM, left alone)
+ *   0x0000_0500  GDT used for the 64-bit entry
+ *   0x0000_7000  boot_params ("zero page")
+ *   0x0000_8ff0  initial stack (grows down)
+ *   0x0000_9000  identity page tables: PML4, PDPT, 4 page directories
+ *   0x0002_0000  kernel command line
+ *   0x0009_fc00  EBDA (reserved)
+ *   0x000a_0000  legacy video/ROM hole (reserved)
+ *   0x000e_0000  ACPI tables, RSDP first (reserved, inside the BIOS scan area)
+ *   0x0010_0000  boot RAM ... up to 3 GiB
+ *   0xc000_0000  MMIO hole: IOAPIC 0xfec00000, LAPIC 0xfee00000
+ *   0x1_0000_0000 the rest of boot RAM
+ *   then, 1 GiB aligned: the hotplug window (never in e820)
+ */
+#ifndef MEMPLUG_VMM_LAYOUT_H
+#define MEMPLUG_VMM_LAYOUT_H
+
+#define MiB (1ULL << 20)
+#define GiB (1ULL << 30)
+
+#define LAYOUT_GDT 0x500ULL
+#define LAYOUT_BOOT_PARAMS 0x7000ULL
+#define LAYOUT_STACK 0x8ff0ULL
+#define LAYOUT_PML4 0x9000ULL
+#define LAYOUT_PDPT 0xa000ULL
+#define LAYOUT_PD 0xb000ULL /* 4 pages: identity map of the first 4 GiB */
+#define LAYOUT_CMDLINE 0x20000ULL
+#define LAYOUT_CMDLINE_MAX 0x10000ULL
+#define LAYOUT_EBDA 0x9fc00ULL
+#define LAYOUT_HOLE_LOW 0xa0000ULL
+#define LAYOUT_ACPI 0xe0000ULL
+#define LAYOUT_ACPI_END 0x100000ULL
+#define LAYOUT_HIGH_RAM 0x100000ULL
+#define LAYOUT_MMIO_HOLE (3 * GiB)
+#define LAYOUT_4G (4 * GiB)
+#define LAYOUT_IOAPIC 0xfec00000ULL
+#define LAYOUT_LAPIC 0xfee00000ULL
+/* KVM needs three pages for the VMX real-mode TSS and one for its identity map;
+ * both sit just below the BIOS area at the top of the 32-bit space. */
+#define LAYOUT_KVM_TSS 0xfffbd000ULL
+#define LAYOUT_KVM_IDENTITY 0xfffbc000ULL
+
+/* Port I/O. The ACPI registers are the FADT's fixed-hardware blocks. */
+#define PORT_COM1 0x3f8
+#define PORT_COM1_LEN 8
+#define IRQ_COM1 4
+#define PORT_I8042_DATA 0x60
+#define PORT_I8042_CMD 0x64
+#define PORT_ACPI_PM1A_EVT 0x600 /* status (2 bytes) + enable (2 bytes) */
+#define PORT_ACPI_PM1A_EVT_LEN 4
+#define PORT_ACPI_PM1A_CNT 0x604
+#define PORT_ACPI_PM1A_CNT_LEN 2
+#define PORT_ACPI_PM_TMR 0x608
+#define PORT_ACPI_PM_TMR_LEN 4
+#define PORT_ACPI_RESET 0x60c
+#define PORT_ACPI_RESET_VALUE 0x1
+#define PORT_ACPI_GPE0 0x620 /* status (4 bytes) + enable (4 bytes) */
+#define PORT_ACPI_GPE0_LEN 8
+#define ACPI_SCI_IRQ 9
+#define ACPI_S5_SLP_TYP 5
+
+#endif

@@ -1,0 +1,21 @@
+#include "vmm/log.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+
+enum log_level log_level = LOG_WARN;
+
+void log_msg(enum log_level level, const char *fmt, ...)
+{
+	char line[1024];
+	va_list ap;
+
+	if (level > log_level)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	/* One write per line so messages from vCPU threads do not interleave. */
+	fprintf(stderr, "memplug: %s%s\n", level == LOG_WARN ? "warning: " : "",
+		line);
+}

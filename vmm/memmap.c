@@ -1,0 +1,125 @@
+#include "vmm/memmap.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+
+#include "vmm/layout.h"
+
+static uint64_t align_up(uint64_t v, uint64_t a)
+{
+	return (v + a - 1) / a * a;
+}
+
+const char *memmap_fmt_size(uint64_t bytes, char *buf, size_t len)
+{
+	static const char units[] = "KMGT";
+	int u = -1;
+
+	while (u < 3 && bytes && bytes % 1024 == 0) {
+		bytes /= 1024;
+		u++;
+	}
+	if (u < 0)
+		snprintf(buf, len, "%" PRIu64, bytes);
+	else
+		snprintf(buf, len, "%" PRIu64 "%c", bytes, units[u]);
+	return buf;
+}
+
+int memmap_plan(struct memmap *m, uint64_t ram, unsigned int slots,
+		uint64_t maxmem, char *err, size_t errlen)
+{
+	char a[32], b[32];
+	uint64_t ram_end;
+
+	*m = (struct memmap){ 0 };
+	if (ram < MEMMAP_MIN_RAM) {
+		snprintf(err, errlen, "memory size %s is below the minimum of %s",
+			 memmap_fmt_size(ram, a, sizeof(a)),
+			 memmap_fmt_size(MEMMAP_MIN_RAM, b, sizeof(b)));
+		return -EINVAL;
+	}
+	if (ram % MiB) {
+		snprintf(err, errlen, "memory size %s is not a multiple of 1M",
+			 memmap_fmt_size(ram, a, sizeof(a)));
+		return -EINVAL;
+	}
+	if (slots > MEMMAP_MAX_SLOTS) {
+		snprintf(err, errlen, "slots=%u is above the maximum of %u",
+			 slots, MEMMAP_MAX_SLOTS);
+		return -EINVAL;
+	}
+	if (!maxmem)
+		maxmem = ram;
+	if (maxmem < ram) {
+		snprintf(err, errlen, "maxmem=%s is below the memory size %s",
+			 memmap_fmt_size(maxmem, a, sizeof(a)),
+			 memmap_fmt_size(ram, b, sizeof(b)));
+		return -EINVAL;
+	}
+	if (slots && maxmem == ram) {
+		snprintf(err, errlen,
+			 "slots=%u needs maxmem above the memory size %s",
+			 slots, memmap_fmt_size(ram, a, sizeof(a)));
+		return -EINVAL;
+	}
+	if (!slots && maxmem != ram) {
+		snprintf(err, errlen,
+			 "maxmem=%s needs slots=N for the DIMMs that fill it",
+			 memmap_fmt_size(maxmem, a, sizeof(a)));
+		return -EINVAL;
+	}
+	if ((maxmem - ram) % MEMMAP_BLOCK_SIZE) {
+		snprintf(err, errlen,
+			 "maxmem - memory = %s is not a multiple of the %s "
+			 "memory block size",
+			 memmap_fmt_size(maxmem - ram, a, sizeof(a)),
+			 memmap_fmt_size(MEMMAP_BLOCK_SIZE, b, sizeof(b)));
+		return -EINVAL;
+	}
+	/* Keep every address inside the 46 bits of guest-physical space
+	 * that current x86 CPUs and Linux's direct map handle. */
+	if (maxmem > (1ULL << 45)) {
+		snprintf(err, errlen, "maxmem=%s is above the limit of 32T",
+			 memmap_fmt_size(maxmem, a, sizeof(a)));
+		return -EINVAL;
+	}
+	m->ram = ram;
+	m->slots = slots;
+	m->maxmem = maxmem;
+	m->low_size = ram < LAYOUT_MMIO_HOLE ? ram : LAYOUT_MMIO_HOLE;
+	m->high_size = ram - m->low_size;
+	ram_end = m->high_size ? LAYOUT_4G + m->high_size : m->low_size;
+	if (slots) {
+		/* Above 4 GiB even for small guests, so the window never
+		 * collides with the MMIO hole, and 1 GiB aligned so a guest
+		 * can map it with large pages. */
+		m->hp_base = align_up(ram_end, GiB);
+		if (m->hp_base < LAYOUT_4G)
+			m->hp_base = LAYOUT_4G;
+		m->hp_size = maxmem - ram;
+	}
+	return 0;
+}
+
+static size_t e820_add(struct e820_entry *e, size_t n, size_t max,
+		       uint64_t addr, uint64_t size, uint32_t type)
+{
+	if (n < max && size)
+		e[n++] = (struct e820_entry){ addr, size, type };
+	return n;
+}
+
+size_t memmap_e820(const struct memmap *m, struct e820_entry *e, size_t max)
+{
+	size_t n = 0;
+
+	n = e820_add(e, n, max, 0, LAYOUT_EBDA, E820_RAM);
+	n = e820_add(e, n, max, LAYOUT_EBDA, LAYOUT_HIGH_RAM - LAYOUT_EBDA,
+		     E820_RESERVED);
+	n = e820_add(e, n, max, LAYOUT_HIGH_RAM,
+		     m->low_size - LAYOUT_HIGH_RAM, E820_RAM);
+	n = e820_add(e, n, max, LAYOUT_4G, m->high_size, E820_RAM);
+	return n;
+}

@@ -1,0 +1,42 @@
+/* Guest RAM planning: where boot RAM goes around the 3-4 GiB MMIO hole,
+ * what the e820 table says, and where the hotplug window starts. Pure
+ * arithmetic, unit-tested without KVM. */
+#ifndef MEMPLUG_VMM_MEMMAP_H
+#define MEMPLUG_VMM_MEMMAP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define MEMMAP_MIN_RAM (32ULL << 20)
+#define MEMMAP_BLOCK_SIZE (128ULL << 20) /* guest memory block, x86-64 */
+#define MEMMAP_MAX_SLOTS 256
+
+enum e820_type { E820_RAM = 1, E820_RESERVED = 2, E820_ACPI = 3 };
+
+struct e820_entry {
+	uint64_t addr, size;
+	uint32_t type;
+};
+
+struct memmap {
+	uint64_t ram;        /* boot RAM in bytes */
+	uint64_t low_size;   /* boot RAM mapped from GPA 0 (below the hole) */
+	uint64_t high_size;  /* boot RAM mapped from 4 GiB */
+	uint64_t maxmem;     /* boot RAM + everything that may be hot-added */
+	unsigned int slots;  /* DIMM slots; 0 = no hotplug */
+	uint64_t hp_base, hp_size; /* hotplug window; size 0 without slots */
+};
+
+/* Plans the map. Returns 0, or -EINVAL with a message in err naming the
+ * rule that was broken. */
+int memmap_plan(struct memmap *m, uint64_t ram, unsigned int slots,
+		uint64_t maxmem, char *err, size_t errlen);
+
+/* Fills the e820 table for boot RAM (the hotplug window is never in it).
+ * Returns the number of entries. */
+size_t memmap_e820(const struct memmap *m, struct e820_entry *e, size_t max);
+
+/* Formats a byte count the way the CLI takes it: "256M", "1G", "1536K". */
+const char *memmap_fmt_size(uint64_t bytes, char *buf, size_t len);
+
+#endif

@@ -1,0 +1,615 @@
+#include "vmm/vm.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "acpi/tables.h"
+#include "firmware/boot.h"
+#include "vmm/layout.h"
+#include "vmm/log.h"
+
+/* Sent to a vCPU thread to pull it out of KVM_RUN. */
+#define SIG_KICK SIGUSR1
+/* APIC IDs are 8 bits in the MADT entries we write, and the IOAPIC takes
+ * the ID after the last vCPU. */
+#define VM_MAX_CPUS 254
+
+bool vm_kvm_is_pvm(void)
+{
+	return access("/sys/module/kvm_pvm", F_OK) == 0;
+}
+
+int vm_open_kvm(const char *path)
+{
+	static const struct { int cap; const char *name; } caps[] = {
+		{ KVM_CAP_IRQCHIP, "in-kernel irqchip" },
+		{ KVM_CAP_USER_MEMORY, "user memory slots" },
+		{ KVM_CAP_SET_TSS_ADDR, "TSS address" },
+		{ KVM_CAP_EXT_CPUID, "CPUID" },
+		{ KVM_CAP_PIT2, "in-kernel PIT" },
+		{ KVM_CAP_IMMEDIATE_EXIT, "immediate exit" },
+	};
+	int fd, v, e;
+
+	fd = open(path, O_RDWR | O_CLOEXEC);
+	if (fd < 0) {
+		e = errno;
+		if (e == ENOENT)
+			log_error("%s does not exist: this host has no KVM. Load "
+				  "the kvm_intel or kvm_amd module, or run on a "
+				  "machine with virtualization", path);
+		else if (e == EACCES || e == EPERM)
+			log_error("no permission to open %s: run as root or "
+				  "add your user to the group that owns it "
+				  "(usually kvm)", path);
+		else
+			log_error("cannot open %s: %s", path, strerror(e));
+		return -e;
+	}
+	v = ioctl(fd, KVM_GET_API_VERSION, 0);
+	if (v != KVM_API_VERSION) {
+		log_error("%s is not a KVM device with API version %d (got %d)",
+			  path, KVM_API_VERSION, v);
+		close(fd);
+		return -ENOTTY;
+	}
+	for (size_t i = 0; i < sizeof(caps) / sizeof(caps[0]); i++) {
+		if (ioctl(fd, KVM_CHECK_EXTENSION, caps[i].cap) <= 0) {
+			log_error("this KVM lacks a capability memplug needs: %s",
+				  caps[i].name);
+			close(fd);
+			return -ENOTSUP;
+		}
+	}
+	return fd;
+}
+
+int vm_check_cpus(int kvm_fd, unsigned int cpus)
+{
+	int max;
+
+	max = ioctl(kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_MAX_VCPUS);
+	if (max <= 0)
+		max = ioctl(kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_NR_VCPUS);
+	if (max <= 0)
+		max = 4; /* what the KVM API promises without the capability */
+	if (max > VM_MAX_CPUS)
+		max = VM_MAX_CPUS;
+	if (cpus > (unsigned int)max) {
+		log_error("--cpus %u is above the limit of %d vCPUs (this KVM "
+			  "and memplug's APIC numbering)", cpus, max);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static void vm_irq_set(void *ctx, unsigned int gsi, int level)
+{
+	struct vm *vm = ctx;
+	struct kvm_irq_level irq = { .irq = gsi, .level = (uint32_t)level };
+
+	if (ioctl(vm->vm_fd, KVM_IRQ_LINE, &irq) < 0)
+		log_error("cannot set IRQ %u to %d: %s", gsi, level,
+			  strerror(errno));
+}
+
+void vm_request_stop(struct vm *vm, enum vm_state why)
+{
+	int expected = VM_RUNNING;
+	uint64_t one = 1;
+
+	if (!atomic_compare_exchange_strong((_Atomic int *)&vm->state,
+					    &expected, (int)why))
+		return;
+	for (unsigned int i = 0; vm->vcpus && i < vm->nvcpus; i++) {
+		struct vcpu *v = &vm->vcpus[i];
+
+		if (!v->started)
+			continue;
+		/* Set before the signal: a vCPU about to enter KVM_RUN then
+		 * returns at once instead of missing the kick. */
+		v->run->immediate_exit = 1;
+		pthread_kill(v->thread, SIG_KICK);
+	}
+	if (write(vm->event_fd, &one, sizeof(one)) < 0)
+		log_error("cannot signal the main loop: %s", strerror(errno));
+}
+
+static void pm_sleep(void *ctx, unsigned int slp_typ)
+{
+	struct vm *vm = ctx;
+
+	if (slp_typ == ACPI_S5_SLP_TYP) {
+		log_info("guest powered off (ACPI S5)");
+		vm_request_stop(vm, VM_POWEROFF);
+	} else {
+		log_warn("guest asked for sleep type %u; only S5 (off) exists "
+			 "here, ignored", slp_typ);
+	}
+}
+
+static void vm_guest_reset(void *ctx)
+{
+	log_info("guest asked for a reset");
+	vm_request_stop(ctx, VM_RESET);
+}
+
+static int map_ram(struct vm *vm, unsigned int slot, uint64_t gpa,
+		   uint64_t size)
+{
+	struct kvm_userspace_memory_region r;
+	void *p;
+
+	p = mmap(NULL, size, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (p == MAP_FAILED) {
+		log_error("cannot map %" PRIu64 " MiB of guest RAM: %s",
+			  size >> 20, strerror(errno));
+		return -ENOMEM;
+	}
+	vm->mem.r[vm->mem.n].gpa = gpa;
+	vm->mem.r[vm->mem.n].size = size;
+	vm->mem.r[vm->mem.n].hva = p;
+	vm->mem.n++;
+	r = (struct kvm_userspace_memory_region){
+		.slot = slot, .guest_phys_addr = gpa, .memory_size = size,
+		.userspace_addr = (uint64_t)(uintptr_t)p,
+	};
+	if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &r) < 0) {
+		log_error("KVM refused guest RAM slot %u at 0x%" PRIx64 ": %s",
+			  slot, gpa, strerror(errno));
+		return -errno;
+	}
+	return 0;
+}
+
+static int setup_devices(struct vm *vm)
+{
+	struct irq_line com1_irq = { vm_irq_set, vm, IRQ_COM1 };
+	struct irq_line sci = { vm_irq_set, vm, ACPI_SCI_IRQ };
+	struct acpi_pm_events ev = { pm_sleep, vm_guest_reset, vm };
+	int r;
+
+	bus_init(&vm->pio, "pio");
+	bus_init(&vm->mmio, "mmio");
+	vm->pio.debug = vm->mmio.debug = vm->cfg->debug_io;
+	serial_init(&vm->com1, STDOUT_FILENO, com1_irq);
+	acpi_pm_init(&vm->pm, sci, ev, PORT_ACPI_RESET_VALUE);
+	vm->kbd = (struct i8042){ vm_guest_reset, vm };
+	if ((r = bus_register(&vm->pio, PORT_COM1, PORT_COM1_LEN, &serial_ops,
+			      &vm->com1, "com1")) < 0 ||
+	    (r = bus_register(&vm->pio, PORT_ACPI_PM1A_EVT,
+			      ACPI_PM_PM1_BLOCK_LEN, &acpi_pm_pm1_ops, &vm->pm,
+			      "acpi-pm1")) < 0 ||
+	    (r = bus_register(&vm->pio, PORT_ACPI_GPE0, PORT_ACPI_GPE0_LEN,
+			      &acpi_pm_gpe_ops, &vm->pm, "acpi-gpe0")) < 0 ||
+	    (r = bus_register(&vm->pio, PORT_I8042_DATA, 1, &i8042_data_ops,
+			      &vm->kbd, "i8042-data")) < 0 ||
+	    (r = bus_register(&vm->pio, PORT_I8042_CMD, 1, &i8042_cmd_ops,
+			      &vm->kbd, "i8042-cmd")) < 0)
+		return r;
+	return 0;
+}
+
+static int setup_acpi(struct vm *vm, uint64_t *rsdp)
+{
+	struct acpi_config ac = {
+		.ncpus = vm->nvcpus,
+		.lapic_addr = (uint32_t)LAYOUT_LAPIC,
+		.ioapic_addr = (uint32_t)LAYOUT_IOAPIC,
+		.ioapic_id = (uint8_t)vm->nvcpus,
+		.sci_irq = ACPI_SCI_IRQ,
+		.pm1a_evt_port = PORT_ACPI_PM1A_EVT,
+		.pm1a_cnt_port = PORT_ACPI_PM1A_CNT,
+		.pm_tmr_port = PORT_ACPI_PM_TMR,
+		.gpe0_port = PORT_ACPI_GPE0,
+		.gpe0_len = PORT_ACPI_GPE0_LEN,
+		.reset_port = PORT_ACPI_RESET,
+		.reset_value = PORT_ACPI_RESET_VALUE,
+		.s5_slp_typ = ACPI_S5_SLP_TYP,
+	};
+	uint64_t room = LAYOUT_ACPI_END - LAYOUT_ACPI;
+	uint8_t *dst = guest_ptr(&vm->mem, LAYOUT_ACPI, room);
+	struct acpi_layout l;
+	int r;
+
+	if (!dst)
+		return -EFAULT;
+	r = acpi_build(&ac, LAYOUT_ACPI, dst, room, &l);
+	if (r < 0) {
+		log_error("cannot build the ACPI tables: %s", strerror(-r));
+		return r;
+	}
+	*rsdp = l.rsdp;
+	return 0;
+}
+
+static int setup_boot(struct vm *vm, struct boot_kernel *k)
+{
+	const struct config *c = vm->cfg;
+	struct boot_args a = { .cmdline = c->cmdline };
+	struct e820_entry e820[8];
+	char err[256], extra[128];
+	int r;
+
+	r = boot_load_kernel(c->kernel, &vm->mem, vm->map.low_size, k, err,
+			     sizeof(err));
+	if (r < 0) {
+		log_error("kernel %s %s", c->kernel, err);
+		return r;
+	}
+	if (c->initrd) {
+		r = boot_load_initrd(c->initrd, &vm->mem, vm->map.low_size, k,
+				     &a.initrd_gpa, &a.initrd_size, err,
+				     sizeof(err));
+		if (r < 0) {
+			log_error("initrd %s %s", c->initrd, err);
+			return r;
+		}
+	}
+	if ((r = setup_acpi(vm, &a.rsdp_gpa)) < 0)
+		return r;
+	if (vm->hide_pvm) {
+		cpuid_pvm_kernel_args(extra, sizeof(extra));
+		if (asprintf(&vm->cmdline, "%s %s", c->cmdline, extra) < 0)
+			return -ENOMEM;
+		a.cmdline = vm->cmdline;
+	}
+	a.e820 = e820;
+	a.e820_n = memmap_e820(&vm->map, e820, sizeof(e820) / sizeof(e820[0]));
+	r = boot_write_params(&vm->mem, k, &a, err, sizeof(err));
+	if (r < 0) {
+		log_error("%s", err);
+		return r;
+	}
+	return cpu_write_boot_tables(&vm->mem);
+}
+
+static int get_supported_cpuid(int kvm_fd, struct cpuid_table *t)
+{
+	memset(t, 0, sizeof(*t));
+	t->h.nent = CPUID_MAX_ENTRIES;
+	if (ioctl(kvm_fd, KVM_GET_SUPPORTED_CPUID, &t->h) < 0) {
+		log_error("KVM_GET_SUPPORTED_CPUID: %s", strerror(errno));
+		return -errno;
+	}
+	return 0;
+}
+
+static int setup_vcpu(struct vm *vm, struct vcpu *v,
+		      const struct cpuid_table *supported,
+		      const struct boot_kernel *k)
+{
+	struct cpuid_table *cpuid;
+	int r;
+
+	v->vm = vm;
+	v->fd = ioctl(vm->vm_fd, KVM_CREATE_VCPU, (unsigned long)v->id);
+	if (v->fd < 0) {
+		log_error("cannot create vCPU %u: %s", v->id, strerror(errno));
+		return -errno;
+	}
+	v->run = mmap(NULL, v->run_size, PROT_READ | PROT_WRITE, MAP_SHARED,
+		      v->fd, 0);
+	if (v->run == MAP_FAILED) {
+		v->run = NULL;
+		return -errno;
+	}
+	cpuid = malloc(sizeof(*cpuid));
+	if (!cpuid)
+		return -ENOMEM;
+	memcpy(cpuid, supported, sizeof(*cpuid));
+	r = cpuid_adjust(cpuid, v->id, vm->nvcpus, vm->hide_pvm);
+	if (r == 0 && ioctl(v->fd, KVM_SET_CPUID2, &cpuid->h) < 0)
+		r = -errno;
+	free(cpuid);
+	if (r < 0) {
+		log_error("cannot set CPUID of vCPU %u: %s", v->id, strerror(-r));
+		return r;
+	}
+	if ((r = cpu_setup_common(v->fd)) < 0) {
+		log_error("cannot set up MSRs/LAPIC of vCPU %u: %s", v->id,
+			  strerror(-r));
+		return r;
+	}
+	/* Application processors wait for INIT/SIPI from the boot CPU. */
+	if (v->id == 0 &&
+	    (r = cpu_setup_boot_regs(v->fd, k->entry, LAYOUT_BOOT_PARAMS)) < 0) {
+		log_error("cannot set up boot registers: %s", strerror(-r));
+		return r;
+	}
+	return 0;
+}
+
+int vm_create(struct vm *vm, int kvm_fd, const struct config *cfg,
+	      const struct memmap *map)
+{
+	struct cpuid_table *supported = NULL;
+	struct boot_kernel k;
+	int r, run_size;
+
+	memset(vm, 0, sizeof(*vm));
+	vm->cfg = cfg;
+	vm->kvm_fd = kvm_fd;
+	vm->map = *map;
+	vm->nvcpus = cfg->cpus;
+	vm->hide_pvm = cfg->cpuid == CPUID_PVM ||
+		       (cfg->cpuid == CPUID_AUTO && vm_kvm_is_pvm());
+	if (vm->hide_pvm) {
+		char extra[128];
+
+		log_warn("hiding CPU features this KVM cannot run: CPUID and "
+			 "guest command line += \"%s\" (--cpuid-mask none "
+			 "turns this off)",
+			 cpuid_pvm_kernel_args(extra, sizeof(extra)));
+	}
+	vm->state = VM_RUNNING;
+	vm->event_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	vm->vm_fd = ioctl(kvm_fd, KVM_CREATE_VM, 0);
+	if (vm->event_fd < 0 || vm->vm_fd < 0) {
+		r = -errno;
+		log_error("cannot create the VM: %s", strerror(errno));
+		return r;
+	}
+	if (ioctl(vm->vm_fd, KVM_SET_TSS_ADDR, LAYOUT_KVM_TSS) < 0) {
+		log_error("KVM_SET_TSS_ADDR: %s", strerror(errno));
+		return -errno;
+	}
+	/* Only VMX needs the identity-map page; others may refuse it. */
+	{
+		uint64_t addr = LAYOUT_KVM_IDENTITY;
+
+		if (ioctl(vm->vm_fd, KVM_SET_IDENTITY_MAP_ADDR, &addr) < 0)
+			log_debug("KVM_SET_IDENTITY_MAP_ADDR: %s", strerror(errno));
+	}
+	if (ioctl(vm->vm_fd, KVM_CREATE_IRQCHIP, 0) < 0) {
+		log_error("cannot create the in-kernel irqchip: %s",
+			  strerror(errno));
+		return -errno;
+	}
+	{
+		struct kvm_pit_config pit = { .flags = 0 };
+
+		if (ioctl(vm->vm_fd, KVM_CREATE_PIT2, &pit) < 0) {
+			log_error("cannot create the in-kernel PIT: %s",
+				  strerror(errno));
+			return -errno;
+		}
+	}
+	if ((r = map_ram(vm, 0, 0, map->low_size)) < 0)
+		return r;
+	if (map->high_size && (r = map_ram(vm, 1, LAYOUT_4G, map->high_size)) < 0)
+		return r;
+	if ((r = setup_devices(vm)) < 0)
+		return r;
+	if ((r = setup_boot(vm, &k)) < 0)
+		return r;
+
+	run_size = ioctl(kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
+	if (run_size < (int)sizeof(struct kvm_run))
+		return -EINVAL;
+	vm->vcpus = calloc(vm->nvcpus, sizeof(*vm->vcpus));
+	supported = malloc(sizeof(*supported));
+	if (!vm->vcpus || !supported) {
+		free(supported);
+		return -ENOMEM;
+	}
+	for (unsigned int i = 0; i < vm->nvcpus; i++) {
+		vm->vcpus[i].id = i;
+		vm->vcpus[i].fd = -1;
+		vm->vcpus[i].run_size = (size_t)run_size;
+	}
+	r = get_supported_cpuid(kvm_fd, supported);
+	for (unsigned int i = 0; r == 0 && i < vm->nvcpus; i++)
+		r = setup_vcpu(vm, &vm->vcpus[i], supported, &k);
+	free(supported);
+	return r;
+}
+
+static const char *internal_error_name(uint32_t suberror)
+{
+	switch (suberror) {
+	case KVM_INTERNAL_ERROR_EMULATION: return "emulation failure";
+	case KVM_INTERNAL_ERROR_SIMUL_EX: return "simultaneous exceptions";
+	case KVM_INTERNAL_ERROR_DELIVERY_EV: return "exception during event delivery";
+	case KVM_INTERNAL_ERROR_UNEXPECTED_EXIT_REASON: return "unexpected exit reason";
+	}
+	return "unknown";
+}
+
+/* RIP and, when the page tables lead to guest RAM, the bytes there: enough
+ * to see which instruction KVM could not run. */
+static void describe_rip(struct vcpu *v, char *buf, size_t len)
+{
+	struct kvm_translation tr = { 0 };
+	struct kvm_regs regs;
+	const uint8_t *code;
+	size_t n;
+
+	if (ioctl(v->fd, KVM_GET_REGS, &regs) < 0) {
+		snprintf(buf, len, "RIP unknown (%s)", strerror(errno));
+		return;
+	}
+	n = (size_t)snprintf(buf, len, "RIP 0x%llx", regs.rip);
+	tr.linear_address = regs.rip;
+	if (ioctl(v->fd, KVM_TRANSLATE, &tr) < 0 || !tr.valid)
+		return;
+	code = guest_ptr(&v->vm->mem, tr.physical_address, 8);
+	if (!code)
+		return;
+	n += (size_t)snprintf(buf + n, len - n, ", code");
+	for (int i = 0; i < 8 && n < len; i++)
+		n += (size_t)snprintf(buf + n, len - n, " %02x", code[i]);
+}
+
+/* Returns true while the vCPU should keep running. */
+static bool vcpu_handle_exit(struct vcpu *v)
+{
+	struct kvm_run *run = v->run;
+	struct vm *vm = v->vm;
+	char where[128];
+
+	switch (run->exit_reason) {
+	case KVM_EXIT_IO: {
+		uint8_t *data = (uint8_t *)run + run->io.data_offset;
+
+		for (uint32_t i = 0; i < run->io.count; i++)
+			bus_access(&vm->pio, run->io.port,
+				   data + (size_t)i * run->io.size, run->io.size,
+				   run->io.direction == KVM_EXIT_IO_OUT);
+		return true;
+	}
+	case KVM_EXIT_MMIO:
+		if (run->mmio.len <= sizeof(run->mmio.data))
+			bus_access(&vm->mmio, run->mmio.phys_addr, run->mmio.data,
+				   run->mmio.len, run->mmio.is_write);
+		return true;
+	case KVM_EXIT_HLT:
+		return true;
+	case KVM_EXIT_SHUTDOWN:
+		/* A triple fault: what a PC does is reset, and Linux uses it
+		 * as its last way to reboot. */
+		describe_rip(v, where, sizeof(where));
+		log_warn("vCPU %u: triple fault at %s; resetting the guest",
+			 v->id, where);
+		vm_request_stop(vm, VM_RESET);
+		return false;
+	case KVM_EXIT_SYSTEM_EVENT:
+		switch (run->system_event.type) {
+		case KVM_SYSTEM_EVENT_SHUTDOWN:
+			vm_request_stop(vm, VM_POWEROFF);
+			break;
+		case KVM_SYSTEM_EVENT_RESET:
+			vm_request_stop(vm, VM_RESET);
+			break;
+		default:
+			log_error("vCPU %u: guest crashed (system event %u)",
+				  v->id, run->system_event.type);
+			vm_request_stop(vm, VM_ERROR);
+		}
+		return false;
+	case KVM_EXIT_INTERNAL_ERROR:
+		describe_rip(v, where, sizeof(where));
+		log_error("vCPU %u: KVM internal error, exit reason %u, suberror "
+			  "%u (%s) at %s", v->id, run->exit_reason,
+			  run->internal.suberror,
+			  internal_error_name(run->internal.suberror), where);
+		if (vm->hide_pvm && run->internal.suberror ==
+					    KVM_INTERNAL_ERROR_EMULATION)
+			log_error("this KVM emulates guest kernel code and "
+				  "cannot run that instruction; see "
+				  "KVM-ON-THESE-MACHINES.md");
+		vm_request_stop(vm, VM_ERROR);
+		return false;
+	case KVM_EXIT_FAIL_ENTRY:
+		log_error("vCPU %u: KVM could not enter the guest, hardware "
+			  "reason 0x%llx", v->id,
+			  run->fail_entry.hardware_entry_failure_reason);
+		vm_request_stop(vm, VM_ERROR);
+		return false;
+	default:
+		describe_rip(v, where, sizeof(where));
+		log_error("vCPU %u: unexpected KVM exit reason %u at %s", v->id,
+			  run->exit_reason, where);
+		vm_request_stop(vm, VM_ERROR);
+		return false;
+	}
+}
+
+static void *vcpu_thread(void *arg)
+{
+	struct vcpu *v = arg;
+	struct vm *vm = v->vm;
+	sigset_t set;
+	char name[16];
+
+	snprintf(name, sizeof(name), "vcpu%u", v->id);
+	pthread_setname_np(pthread_self(), name);
+	sigemptyset(&set);
+	sigaddset(&set, SIG_KICK);
+	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+	while (atomic_load((_Atomic int *)&vm->state) == VM_RUNNING) {
+		if (ioctl(v->fd, KVM_RUN, 0) < 0) {
+			if (errno == EINTR || errno == EAGAIN) {
+				v->run->immediate_exit = 0;
+				continue;
+			}
+			log_error("vCPU %u: KVM_RUN failed: %s", v->id,
+				  strerror(errno));
+			vm_request_stop(vm, VM_ERROR);
+			break;
+		}
+		if (!vcpu_handle_exit(v))
+			break;
+	}
+	return NULL;
+}
+
+static void kick_handler(int sig)
+{
+	(void)sig;
+}
+
+int vm_start(struct vm *vm)
+{
+	struct sigaction sa = { .sa_handler = kick_handler };
+	sigset_t set, old;
+	int r;
+
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIG_KICK, &sa, NULL);
+	/* Threads start with SIG_KICK blocked and unblock it themselves, so
+	 * a kick never hits a thread that cannot take it yet. */
+	sigemptyset(&set);
+	sigaddset(&set, SIG_KICK);
+	pthread_sigmask(SIG_BLOCK, &set, &old);
+	for (unsigned int i = 0; i < vm->nvcpus; i++) {
+		r = pthread_create(&vm->vcpus[i].thread, NULL, vcpu_thread,
+				   &vm->vcpus[i]);
+		if (r) {
+			log_error("cannot start vCPU %u: %s", i, strerror(r));
+			pthread_sigmask(SIG_SETMASK, &old, NULL);
+			vm_request_stop(vm, VM_ERROR);
+			return -r;
+		}
+		vm->vcpus[i].started = true;
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return 0;
+}
+
+void vm_destroy(struct vm *vm)
+{
+	vm_request_stop(vm, VM_KILLED);
+	for (unsigned int i = 0; vm->vcpus && i < vm->nvcpus; i++) {
+		struct vcpu *v = &vm->vcpus[i];
+
+		if (v->started)
+			pthread_join(v->thread, NULL);
+		if (v->run)
+			munmap(v->run, v->run_size);
+		if (v->fd >= 0)
+			close(v->fd);
+	}
+	free(vm->vcpus);
+	vm->vcpus = NULL;
+	free(vm->cmdline);
+	vm->cmdline = NULL;
+	for (unsigned int i = 0; i < vm->mem.n; i++)
+		munmap(vm->mem.r[i].hva, vm->mem.r[i].size);
+	vm->mem.n = 0;
+	if (vm->vm_fd >= 0)
+		close(vm->vm_fd);
+	if (vm->event_fd >= 0)
+		close(vm->event_fd);
+	vm->vm_fd = vm->event_fd = -1;
+}

@@ -1,0 +1,72 @@
+/* A running VM: KVM file descriptors, guest RAM, the buses and devices,
+ * one thread per vCPU. The main thread owns it; vCPU threads only run
+ * guest code and dispatch exits to the buses. */
+#ifndef MEMPLUG_VMM_VM_H
+#define MEMPLUG_VMM_VM_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "devices/acpi_pm.h"
+#include "devices/bus.h"
+#include "devices/i8042.h"
+#include "devices/serial.h"
+#include "firmware/cpu.h"
+#include "firmware/guest_mem.h"
+#include "vmm/config.h"
+#include "vmm/memmap.h"
+
+/* Why the VM stopped; the first reason reported wins. */
+enum vm_state { VM_RUNNING, VM_POWEROFF, VM_RESET, VM_ERROR, VM_KILLED };
+
+struct vm;
+
+struct vcpu {
+	struct vm *vm;
+	unsigned int id;
+	int fd;
+	struct kvm_run *run;
+	size_t run_size;
+	pthread_t thread;
+	bool started;
+};
+
+struct vm {
+	const struct config *cfg;
+	int kvm_fd, vm_fd;
+	struct memmap map;
+	struct guest_mem mem;
+	struct bus pio, mmio;
+	struct serial com1;
+	struct acpi_pm pm;
+	struct i8042 kbd;
+	struct vcpu *vcpus;
+	unsigned int nvcpus;
+	bool hide_pvm;
+	char *cmdline; /* the guest's, with the PVM additions; NULL if none */
+	int state;    /* enum vm_state, accessed atomically */
+	int event_fd; /* readable once state leaves VM_RUNNING */
+};
+
+/* Opens the KVM device and checks the API. Returns an fd or -errno, with a
+ * message that says what to do. */
+int vm_open_kvm(const char *path);
+
+/* Checks the vCPU count against this KVM. Returns 0 or -EINVAL, with the
+ * message logged. */
+int vm_check_cpus(int kvm_fd, unsigned int cpus);
+
+/* Builds the VM: memory, devices, ACPI tables, kernel, vCPUs. */
+int vm_create(struct vm *vm, int kvm_fd, const struct config *cfg,
+	      const struct memmap *map);
+int vm_start(struct vm *vm);
+/* Records why the VM stops and kicks every vCPU out of KVM_RUN. */
+void vm_request_stop(struct vm *vm, enum vm_state why);
+/* Joins the vCPU threads and frees everything. */
+void vm_destroy(struct vm *vm);
+
+/* True when /dev/kvm is the PVM software KVM (kvm_pvm module). */
+bool vm_kvm_is_pvm(void);
+
+#endif
