@@ -3,21 +3,24 @@ CC ?= cc
 PYTHON ?= /usr/bin/python3
 CFLAGS ?= -O2 -g
 CFLAGS += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -I. -pthread -MMD -MP
-LDLIBS += -pthread
+LDLIBS += -pthread -ljansson
 
 B := build
 LIB_SRCS := $(wildcard acpi/*.c devices/*.c firmware/*.c) \
 	$(filter-out vmm/main.c,$(wildcard vmm/*.c))
 LIB_OBJS := $(LIB_SRCS:%.c=$(B)/obj/%.o)
+CTL_OBJS := $(patsubst %.c,$(B)/obj/%.o,$(wildcard ctl/*.c))
 TEST_SRCS := $(wildcard tests/test_*.c)
 TEST_BINS := $(TEST_SRCS:tests/%.c=$(B)/tests/%)
 TEST_GUESTS := $(patsubst tests/guests/%.S,$(B)/tests/guests/%.elf,$(wildcard tests/guests/*.S))
 
 .PHONY: all help deps guest check unit run bench soak clean
-all: $(B)/memplug $(TEST_BINS) $(TEST_GUESTS)
+# Keep the objects of the test binaries; make would delete them as intermediates.
+.SECONDARY:
+all: $(B)/memplug $(B)/memplugctl $(TEST_BINS) $(TEST_GUESTS)
 
 help:
-	@echo "make            build build/memplug and the unit tests"
+	@echo "make            build build/memplug, build/memplugctl and the unit tests"
 	@echo "make deps       install what is missing (Debian packages, guest kernel)"
 	@echo "make guest      build the test guest kernel into build/guest/ (cached)"
 	@echo "make run        build everything and boot the demo guest"
@@ -36,6 +39,10 @@ $(B)/libmemplug.a: $(LIB_OBJS)
 	rm -f $@ && ar rcs $@ $^
 
 $(B)/memplug: $(B)/obj/vmm/main.o $(B)/libmemplug.a
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+# The control-socket client; LDLIBS carries -ljansson.
+$(B)/memplugctl: $(CTL_OBJS) $(B)/libmemplug.a
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
 $(B)/tests/%: $(B)/obj/tests/%.o $(B)/obj/tests/unit.o $(B)/libmemplug.a

@@ -21,7 +21,7 @@ enum frame_kind {
 
 static const struct {
 	uint8_t code, nargs;
-	bool stmt; /* Type1 opcode: a statement, never an operand */
+	bool stmt; /* Type1 opcode or named object: never an operand */
 } ops[] = {
 	[AML_STORE] = { 0x70, 2, false },
 	[AML_ADD] = { 0x72, 3, false },
@@ -36,6 +36,8 @@ static const struct {
 	[AML_LNOT] = { 0x92, 1, false },
 	[AML_NOTIFY] = { 0x86, 2, true },
 	[AML_RETURN] = { 0xa4, 1, true },
+	[AML_CREATE_DWORD_FIELD] = { 0x8a, 3, true },
+	[AML_CREATE_QWORD_FIELD] = { 0x8f, 3, true },
 };
 
 static void fail(struct aml *a, int err)

@@ -70,6 +70,11 @@ enum aml_opcode {
 	AML_LNOT,	/* LNot (a) */
 	AML_NOTIFY,	/* Notify (object, value) */
 	AML_RETURN,	/* Return (value) */
+	/* CreateDWordField (buffer, byte index, name) and the QWord one: the
+	 * last operand is the new field's name, given with aml_name. They
+	 * create a named object, so a method using them must be Serialized. */
+	AML_CREATE_DWORD_FIELD,
+	AML_CREATE_QWORD_FIELD,
 };
 
 /* OperationRegion spaces; the same numbers are the Generic Address

@@ -1,4 +1,5 @@
-/* RSDP, XSDT, FADT, FACS, MADT and DSDT for a memplug VM (ACPI 6.3 layouts).
+/* RSDP, XSDT, FADT, FACS, MADT, SRAT and DSDT for a memplug VM (ACPI 6.3
+ * layouts).
  *
  * All tables go into one buffer that the VMM copies to guest-physical base:
  * the RSDP first (the BIOS scan area wants it 16-byte aligned), then the
@@ -8,6 +9,7 @@
 #include "acpi/tables.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <string.h>
 
 #include "acpi/aml.h"
@@ -21,7 +23,7 @@
 
 #define HEADER_LEN 36
 #define RSDP_LEN 36
-#define XSDT_ENTRIES 2 /* FADT, MADT */
+#define XSDT_MAX_ENTRIES 3 /* FADT, MADT, SRAT */
 #define FADT_LEN 276
 #define FACS_LEN 64
 #define MADT_LAPIC_LEN 8
@@ -30,6 +32,9 @@
 #define MADT_NMI_LEN 6
 #define MADT_FIXED_LEN (HEADER_LEN + 8 + MADT_IOAPIC_LEN + 2 * MADT_ISO_LEN + \
 			MADT_NMI_LEN)
+#define SRAT_FIXED_LEN (HEADER_LEN + 4 + 8) /* + two reserved fields */
+#define SRAT_CPU_LEN 16
+#define SRAT_MEM_LEN 40
 
 /* xAPIC ids are 8 bits and 0xff is the broadcast id. */
 #define MAX_CPUS 255
@@ -63,9 +68,14 @@
 #define MPS_ACTIVE_HIGH 0x1
 #define MPS_LEVEL 0xc
 
+#define SRAT_REVISION 3
+#define SRAT_CPU_ENABLED 1u
+#define SRAT_MEM_ENABLED 1u
+#define SRAT_MEM_HOTPLUGGABLE 2u
+
 /* Offsets of each table in the output buffer. */
 struct placement {
-	size_t rsdp, xsdt, fadt, facs, madt, dsdt, end;
+	size_t rsdp, xsdt, fadt, facs, madt, srat, dsdt, end;
 };
 
 static void put_le(uint8_t *p, uint64_t v, size_t n)
@@ -122,6 +132,95 @@ static size_t madt_len(const struct acpi_config *cfg)
 	return MADT_FIXED_LEN + (size_t)cfg->ncpus * MADT_LAPIC_LEN;
 }
 
+/* Callers from before NUMA leave numa_nodes at 0: one node. */
+static unsigned int numa_nodes(const struct acpi_config *cfg)
+{
+	return cfg->numa_nodes ? cfg->numa_nodes : 1;
+}
+
+/* Linux learns of hotpluggable memory only from the SRAT (and sizes
+ * max_possible_pfn by it), so memory hotplug wants one even on one node. */
+static bool has_srat(const struct acpi_config *cfg)
+{
+	return cfg->memhp_slots || numa_nodes(cfg) > 1;
+}
+
+/* No controller, no window: without slots nothing can be plugged there. */
+static bool has_hp_window(const struct acpi_config *cfg)
+{
+	return cfg->memhp_slots && cfg->hp_size;
+}
+
+static size_t srat_len(const struct acpi_config *cfg)
+{
+	size_t nmem = cfg->nram + (has_hp_window(cfg) ? 1 : 0);
+
+	return SRAT_FIXED_LEN + (size_t)cfg->ncpus * SRAT_CPU_LEN +
+	       nmem * SRAT_MEM_LEN;
+}
+
+/* [base, base + size) is not empty and does not wrap. */
+static bool range_ok(uint64_t base, uint64_t size)
+{
+	return size && size - 1 <= UINT64_MAX - base;
+}
+
+static bool ranges_overlap(uint64_t b1, uint64_t s1, uint64_t b2, uint64_t s2)
+{
+	return b1 <= b2 + (s2 - 1) && b2 <= b1 + (s1 - 1);
+}
+
+static int check_memhp(const struct acpi_config *cfg)
+{
+	if (!cfg->memhp_slots)
+		return 0;
+	if (cfg->memhp_slots > ACPI_MEMHP_MAX_SLOTS)
+		return -EINVAL;
+	if (!cfg->memhp_port ||
+	    cfg->memhp_port > 0x10000 - ACPI_MEMHP_REGS_LEN)
+		return -EINVAL;
+	/* The GPE0 block's status half has gpe0_len / 2 bytes of GPEs. */
+	if (cfg->memhp_gpe >= cfg->gpe0_len / 2 * 8)
+		return -EINVAL;
+	return 0;
+}
+
+/* Linux checks little in the SRAT and then gives up on NUMA as a whole
+ * (overlapping nodes, RAM outside every node), so refuse such tables here,
+ * where the mistake is. Covering all of the e820 RAM is left to the caller,
+ * which knows the memory map. */
+static int check_srat(const struct acpi_config *cfg)
+{
+	unsigned int nodes = numa_nodes(cfg);
+
+	if (cfg->nram > ACPI_MAX_RAM_RANGES)
+		return -EINVAL;
+	if (!has_srat(cfg))
+		return 0;
+	if (!cfg->nram)
+		return -EINVAL;
+	if (has_hp_window(cfg) && !range_ok(cfg->hp_base, cfg->hp_size))
+		return -EINVAL;
+	for (unsigned int i = 0; i < cfg->ncpus; i++)
+		if (cfg->cpu_pxm[i] >= nodes)
+			return -EINVAL;
+	for (unsigned int i = 0; i < cfg->nram; i++) {
+		const struct acpi_mem_range *r = &cfg->ram[i];
+
+		if (r->pxm >= nodes || !range_ok(r->base, r->size))
+			return -EINVAL;
+		for (unsigned int j = 0; j < i; j++)
+			if (ranges_overlap(r->base, r->size, cfg->ram[j].base,
+					   cfg->ram[j].size))
+				return -EINVAL;
+		if (has_hp_window(cfg) &&
+		    ranges_overlap(r->base, r->size, cfg->hp_base,
+				   cfg->hp_size))
+			return -EINVAL;
+	}
+	return 0;
+}
+
 static int check_config(const struct acpi_config *cfg)
 {
 	if (cfg->ncpus < 1 || cfg->ncpus > MAX_CPUS)
@@ -135,6 +234,8 @@ static int check_config(const struct acpi_config *cfg)
 		return -EINVAL;
 	if (!cfg->pm1a_evt_port || !cfg->pm1a_cnt_port || !cfg->pm_tmr_port ||
 	    !cfg->gpe0_port || !cfg->reset_port)
+		return -EINVAL;
+	if (check_memhp(cfg) || check_srat(cfg))
 		return -EINVAL;
 	return 0;
 }
@@ -254,6 +355,51 @@ static void write_madt(uint8_t *t, const struct acpi_config *cfg)
 	checksum(t, len, 9);
 }
 
+static uint8_t *srat_memory(uint8_t *p, uint64_t base, uint64_t size,
+			    uint32_t pxm, uint32_t flags)
+{
+	p[0] = 1; /* Memory Affinity */
+	p[1] = SRAT_MEM_LEN;
+	put_le(p + 2, pxm, 4);
+	put_le(p + 8, base, 8); /* low and high halves, little-endian */
+	put_le(p + 16, size, 8);
+	put_le(p + 28, flags, 4);
+	return p + SRAT_MEM_LEN;
+}
+
+static void write_srat(uint8_t *t, const struct acpi_config *cfg)
+{
+	size_t len = srat_len(cfg);
+	uint8_t *p = t + SRAT_FIXED_LEN;
+
+	header(t, "SRAT", len, SRAT_REVISION);
+	put_le(t + 36, 1, 4); /* reserved, 1 for backward compatibility */
+	for (unsigned int i = 0; i < cfg->ncpus; i++) {
+		p[0] = 0; /* Processor Local APIC Affinity */
+		p[1] = SRAT_CPU_LEN;
+		p[2] = cfg->cpu_pxm[i]; /* bits 31-8 (bytes 9-11) stay 0 */
+		p[3] = (uint8_t)i;	/* APIC id, as in the MADT */
+		put_le(p + 4, SRAT_CPU_ENABLED, 4);
+		p += SRAT_CPU_LEN;
+	}
+	for (unsigned int i = 0; i < cfg->nram; i++)
+		p = srat_memory(p, cfg->ram[i].base, cfg->ram[i].size,
+				cfg->ram[i].pxm, SRAT_MEM_ENABLED);
+	/* The window goes to the last node, as QEMU does, rather than node 0.
+	 * Linux does not take a DIMM's node from it: acpi_memhotplug uses the
+	 * device's _PXM. What the entry does decide is that its node exists
+	 * (Linux only sets up nodes the SRAT names), so a last node with no
+	 * vCPU and no boot RAM, there to receive DIMMs, is usable; and since
+	 * Linux 5.10 it is the fallback for a DIMM whose _PXM names a node
+	 * the SRAT does not (memory_add_physaddr_to_nid). Node 0 normally
+	 * has boot RAM and needs no such help. */
+	if (has_hp_window(cfg))
+		p = srat_memory(p, cfg->hp_base, cfg->hp_size,
+				numa_nodes(cfg) - 1,
+				SRAT_MEM_ENABLED | SRAT_MEM_HOTPLUGGABLE);
+	checksum(t, len, 9);
+}
+
 static void write_dsdt(uint8_t *t, const struct aml *a)
 {
 	size_t len = HEADER_LEN + a->len;
@@ -266,7 +412,8 @@ static void write_dsdt(uint8_t *t, const struct aml *a)
 int acpi_build(const struct acpi_config *cfg, uint64_t base, uint8_t *out,
 	       size_t out_size, struct acpi_layout *layout)
 {
-	uint64_t xsdt_entries[XSDT_ENTRIES];
+	uint64_t xsdt_entries[XSDT_MAX_ENTRIES];
+	size_t nxsdt = 2;
 	struct placement p;
 	struct aml dsdt;
 	int err;
@@ -282,12 +429,17 @@ int acpi_build(const struct acpi_config *cfg, uint64_t base, uint8_t *out,
 	if (err)
 		goto out;
 
+	if (has_srat(cfg))
+		nxsdt++;
 	p.rsdp = 0;
 	p.xsdt = align_up(p.rsdp + RSDP_LEN, 16);
-	p.fadt = align_up(p.xsdt + HEADER_LEN + 8 * XSDT_ENTRIES, 16);
+	p.fadt = align_up(p.xsdt + HEADER_LEN + 8 * nxsdt, 16);
 	p.facs = align_up(p.fadt + FADT_LEN, 64);
 	p.madt = align_up(p.facs + FACS_LEN, 16);
-	p.dsdt = align_up(p.madt + madt_len(cfg), 16);
+	p.srat = align_up(p.madt + madt_len(cfg), 16);
+	p.dsdt = p.srat;
+	if (has_srat(cfg))
+		p.dsdt = align_up(p.srat + srat_len(cfg), 16);
 	p.end = p.dsdt + HEADER_LEN + dsdt.len;
 	if (p.end > out_size) {
 		err = -ENOSPC;
@@ -302,8 +454,12 @@ int acpi_build(const struct acpi_config *cfg, uint64_t base, uint8_t *out,
 	memset(out, 0, p.end);
 	xsdt_entries[0] = base + p.fadt;
 	xsdt_entries[1] = base + p.madt;
+	if (has_srat(cfg)) {
+		xsdt_entries[2] = base + p.srat;
+		write_srat(out + p.srat, cfg);
+	}
 	write_rsdp(out + p.rsdp, base + p.xsdt);
-	write_xsdt(out + p.xsdt, xsdt_entries, XSDT_ENTRIES);
+	write_xsdt(out + p.xsdt, xsdt_entries, nxsdt);
 	write_fadt(out + p.fadt, cfg, base + p.facs, base + p.dsdt);
 	write_facs(out + p.facs);
 	write_madt(out + p.madt, cfg);
@@ -316,6 +472,7 @@ int acpi_build(const struct acpi_config *cfg, uint64_t base, uint8_t *out,
 			.facs = base + p.facs,
 			.madt = base + p.madt,
 			.dsdt = base + p.dsdt,
+			.srat = has_srat(cfg) ? base + p.srat : 0,
 			.size = p.end,
 		};
 out:

@@ -64,6 +64,8 @@ FLAT_TIMEOUT = 20.0          # s, one flat-guest run
 BOOT_TIMEOUT = 900.0         # s, exec -> agent ready
 POWEROFF_TIMEOUT = 120.0     # s, agent ready -> process exit
 RSS_SETTLE = 0.05            # s, wait after the marker before reading VmRSS
+RUN_GAP = 0.2                # s, pause between flat runs (previous VM's
+                             # teardown out of the way)
 
 MEMPLUG_CMDLINE = "console=ttyS0 swiotlb=noforce memplug_agent.poweroff=1"
 # What memplug appends by itself on this KVM (it says so on stderr); QEMU
@@ -758,6 +760,7 @@ def run_flat(selected, runs, warmup, guests, lkvm):
     recs = {name: [] for name, _ in jobs}
     for i in range(warmup + runs):
         for name, fn in jobs:
+            time.sleep(RUN_GAP)
             rec = fn(i)
             vlog(f"{name} run {i}{' (warm-up, not counted)' if i < warmup else ''}: "
                  + ", ".join(f"{k}={v:.3f}" if isinstance(v, float)
@@ -778,6 +781,11 @@ def run_flat(selected, runs, warmup, guests, lkvm):
             # (emulated) loop; the difference of the medians per iteration
             # estimates the exit alone.
             d["control_runs"] = ctl
+            d["control_command"] = (
+                cmd_str(memplug_flat_argv(guests["noexit"])) if name == "exit"
+                else cmd_str(lkvm_argv(lkvm, guests["noexit16"],
+                                       "memplug-bench-PID-N"))
+                + "  (SIGTERM after 'P')")
             d["loop_ms"] = _st(ctl, "pio_ms")
             pio = _st(rs, "pio_ms")
             d["net_exit_us"] = ((pio["median"] - d["loop_ms"]["median"])
@@ -843,6 +851,7 @@ def boot_once(argv, name, timeout):
     wait_idle(WAIT_IDLE)
     kernel = file_info(KERNEL_COPY)
     log(f"  {name}: booting (timeout {timeout:.0f} s) ...")
+    probe = HostProbe()
     c = Child(argv, name)
     deadline = time.monotonic() + timeout
     t_linux = c.wait_for(LINUX_MARK, timeout)
@@ -877,6 +886,10 @@ def boot_once(argv, name, timeout):
         "stderr_head": _head(c.stderr_path, 3),
         "kernel": kernel,
     }
+    rec["host"] = probe.done()
+    if rec["host"]["other_vmms"]:
+        log("  warning: other VMMs ran during this boot: "
+            + "; ".join(rec["host"]["other_vmms"]))
     if t_ready is None:
         rec["error"] = ("no ready line within %.0f s; killed" % timeout
                         if timed_out else
@@ -1081,6 +1094,81 @@ def text_table(rows):
     return "\n".join(out)
 
 
+def observations(S):
+    """Plain-language notes that follow from the data."""
+    out = []
+    ex, kv, fb = S.get("exit"), S.get("kvmtool"), S.get("first-byte")
+    if (ex and kv and ex.get("net_exit_us") and kv.get("net_exit_us")
+            and ex.get("loop_ms") and kv.get("loop_ms")):
+        out.append(
+            "Exit round trip: with the guest loop's own time taken out (the "
+            "no-exit control guests), memplug's exit costs %s against "
+            "kvmtool's %s (%.2fx), while the gross figures are %s and %s "
+            "(%.2fx). The control loop itself takes %s under memplug "
+            "(64-bit mode with paging) and %s under kvmtool (real mode): PVM "
+            "emulates the same three instructions at different speeds in the "
+            "two modes, which the gross figure charges to the VMM." % (
+                _fmt(ex["net_exit_us"], "µs"), _fmt(kv["net_exit_us"], "µs"),
+                ex["net_exit_us"] / kv["net_exit_us"],
+                _fmt(_med(ex, "exit_us"), "µs"),
+                _fmt(_med(kv, "exit_us"), "µs"),
+                _med(ex, "exit_us") / _med(kv, "exit_us"),
+                _fmt(_med(ex, "loop_ms"), "ms"),
+                _fmt(_med(kv, "loop_ms"), "ms")))
+    if fb and ex and _med(fb, "first_byte_ms") and _med(ex, "first_byte_ms"):
+        out.append(
+            "memplug's first byte: %s with `hello.elf`, %s with `pio.elf` "
+            "(its 'S'); the VMM's own CPU time for a whole `hello.elf` run "
+            "(exec to power-off) is %s." % (
+                _fmt(_med(fb, "first_byte_ms"), "ms"),
+                _fmt(_med(ex, "first_byte_ms"), "ms"),
+                _fmt(_med(fb, "cpu_ms"), "ms")))
+    mb = S.get("boot-memplug")
+    for mt in ("pc", "q35"):
+        qb = S.get(f"boot-qemu-{mt}")
+        if not (mb and qb and _med(mb, "cpu_user_ms")
+                and _med(qb, "cpu_user_ms")):
+            continue
+        out.append(
+            "Linux boot, memplug vs QEMU -M %s: user-space CPU of the VMM "
+            "process %s vs %s; system CPU %s vs %s — the system part is the "
+            "guest's emulation inside `KVM_RUN` and follows the guest's "
+            "boot time (%s vs %s to the ready line)." % (
+                mt, _fmt(_med(mb, "cpu_user_ms"), "ms"),
+                _fmt(_med(qb, "cpu_user_ms"), "ms"),
+                _fmt(_med(mb, "cpu_sys_ms") / 1e3, "s"),
+                _fmt(_med(qb, "cpu_sys_ms") / 1e3, "s"),
+                _fmt(_med(mb, "ready_s"), "s"), _fmt(_med(qb, "ready_s"),
+                                                     "s")))
+    kernels = {(r.get("kernel") or {}).get("sha256")
+               for k in ("boot-memplug", "boot-qemu-pc", "boot-qemu-q35")
+               for r in (S.get(k) or {}).get("runs", [])}
+    kernels.discard(None)
+    if len(kernels) > 1:
+        out.append("**The boots in these results did not all use the same "
+                   "guest kernel** (%s): the kernel was rebuilt between "
+                   "sections; compare with care." % ", ".join(
+                       sorted(kernels)))
+    def noisy(h):
+        return h and (h["background_pct"] > 25 or h.get("other_vmms"))
+    busy = []
+    for k, s in S.items():
+        if not isinstance(s, dict):
+            continue
+        per_run = [r.get("host") for r in s.get("runs", [])
+                   if isinstance(r, dict) and r.get("host")]
+        if k.startswith("boot-") and per_run:
+            busy += [(f"{k} run {i}", h) for i, h in enumerate(per_run)
+                     if noisy(h)]
+        elif noisy(s.get("host")):
+            busy.append((k, s["host"]))
+    if busy:
+        out.append("Noisy sections (other processes above 25 % of the host "
+                   "CPU, or other VMMs running): " + ", ".join(
+                       sorted({k for k, _ in busy})) + ".")
+    return out
+
+
 def host_line(h):
     if not h:
         return ""
@@ -1260,7 +1348,11 @@ def render_readme(res):
                     "reached ready", "ready line", "date"], body))
         a("")
         for k, s in boots:
-            if s.get("host"):
+            runs_host = [r.get("host") for r in s.get("runs", [])]
+            if any(runs_host):
+                for i, h in enumerate(runs_host):
+                    a(f"- {k} run {i}: {host_line(h)}")
+            elif s.get("host"):
                 a(f"- {k}: {host_line(s['host'])}")
         a("")
         a("Guest kernel and agent line of each run:")
@@ -1300,6 +1392,13 @@ def render_readme(res):
               "the guest kernel of this run, ACPI did not come up).")
             a("")
 
+    obs = observations(S)
+    if obs:
+        a("## Observations (derived from the numbers above)")
+        a("")
+        L.extend(f"- {o}" for o in obs)
+        a("")
+
     a("## Commands")
     a("")
     a("```")
@@ -1308,6 +1407,9 @@ def render_readme(res):
         if k in S and S[k].get("command"):
             a(f"# {k}")
             a(S[k]["command"])
+        if k in S and S[k].get("control_command"):
+            a(f"# {k}, control guest without exits")
+            a(S[k]["control_command"])
     a("```")
     a("")
     a("`build/bench/vmlinux` is a copy of `build/guest/vmlinux` taken when "
@@ -1325,7 +1427,8 @@ def render_readme(res):
       "pipe, stderr a file); `time.monotonic_ns()` is taken just before the "
       "spawn and when each chunk is read from the pipe. Spawn cost is "
       "included for every VMM alike.")
-    a("- Flat guests: %d counted runs each after 1 discarded warm-up run. "
+    a("- Flat guests: %d counted runs each after 1 discarded warm-up run, "
+      "in interleaved rounds, with a %d ms pause before each run. "
       "memplug runs `build/tests/guests/hello.elf`, `pio.elf` and "
       "`build/bench/spin.elf` (from `bench/guests/spin.S`) with "
       "`--memory 64M`; kvmtool runs `build/bench/pio16.bin` (from "
@@ -1334,7 +1437,8 @@ def render_readme(res):
       "kvmtool run gives its first byte ('S'), its exit round trip and its "
       "VmRSS (read %d ms after 'P'); memplug's VmRSS is read %d ms after "
       "spin.elf's byte. The VMM is then stopped with SIGTERM."
-      % (res.get("flat_runs", 0), RSS_SETTLE * 1000, RSS_SETTLE * 1000))
+      % (res.get("flat_runs", 0), RUN_GAP * 1000, RSS_SETTLE * 1000,
+         RSS_SETTLE * 1000))
     a("- Exit round trip = ('P' arrival − 'S' arrival) / 10,000: one "
       "`outb` to an unclaimed port, the exit to user space, the VMM's "
       "lookup and the re-entry, plus the guest's `dec`/`jnz`, which PVM "
@@ -1375,8 +1479,9 @@ def render_readme(res):
       "PATH` (same as `LKVM=`), `--out DIR` (where README.md and "
       "results.json go, default `bench/`), `--wait-idle SECONDS` (wait that "
       "long at most for a quiet machine — no VMM started by others, host "
-      "CPU below 25 % — before the flat rounds and before each Linux boot; "
-      "the load is recorded either way), `-v` (every run, console lines "
+      "CPU below 25 %% — before the flat rounds and before each Linux boot; "
+      "the load is recorded either way), `--report-only` (rewrite README.md from results.json), `-v` (every run, "
+      "console lines "
       "as they arrive). With `--only`, sections not run are kept from the "
       "existing results.json in the output directory (each has its own "
       "date), so the report can be refreshed piecewise. kvmtool needs a "
@@ -1388,6 +1493,23 @@ def render_readme(res):
 
 
 # --------------------------------------------------------------------------
+
+def write_results(res, out):
+    res_path = os.path.join(out, "results.json")
+    with open(res_path + ".tmp", "w") as f:
+        json.dump(res, f, indent=1, sort_keys=True)
+        f.write("\n")
+    os.replace(res_path + ".tmp", res_path)
+    readme = os.path.join(out, "README.md")
+    with open(readme + ".tmp", "w") as f:
+        f.write(render_readme(res))
+    os.replace(readme + ".tmp", readme)
+    log("")
+    log(text_table(res["comparison"]))
+    log("")
+    log(f"wrote {os.path.relpath(res_path, ROOT)} and "
+        f"{os.path.relpath(readme, ROOT)}")
+
 
 def parse_args():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -1414,6 +1536,9 @@ def parse_args():
                    "to SECONDS for a quiet machine: no VMM started by others "
                    "and host CPU below 25 %% (default 0: only record the "
                    "load)")
+    p.add_argument("--report-only", action="store_true",
+                   help="run nothing: rewrite README.md from the "
+                   "results.json in --out")
     p.add_argument("-v", "--verbose", action="store_true")
     a = p.parse_args()
     sel = []
@@ -1441,6 +1566,13 @@ def main():
     args = parse_args()
     VERBOSE = args.verbose
     WAIT_IDLE = args.wait_idle
+    if args.report_only:
+        res_path = os.path.join(args.out, "results.json")
+        with open(res_path) as f:
+            res = json.load(f)
+        res["comparison"] = comparison(res["sections"])
+        write_results(res, args.out)
+        return 0
     for path in [MEMPLUG] + [os.path.join(GUESTS, g) for g in
                              ("hello.elf", "pio.elf")]:
         if not os.path.exists(path):
@@ -1486,7 +1618,8 @@ def main():
     def section(names, fn):
         """Run fn() (returning {name: data}) and stamp every section with
         the date and what else the machine was doing meanwhile."""
-        wait_idle(WAIT_IDLE)
+        if not names[0].startswith("boot-"):   # boot_once waits per boot
+            wait_idle(WAIT_IDLE)
         probe = HostProbe()
         out = fn()
         host = probe.done()
@@ -1569,17 +1702,7 @@ def main():
             args.boot_timeout)})
 
     res["comparison"] = comparison(S)
-    with open(res_path + ".tmp", "w") as f:
-        json.dump(res, f, indent=1, sort_keys=True)
-        f.write("\n")
-    os.replace(res_path + ".tmp", res_path)
-    with open(os.path.join(args.out, "README.md"), "w") as f:
-        f.write(render_readme(res))
-    log("")
-    log(text_table(res["comparison"]))
-    log("")
-    log(f"wrote {os.path.relpath(res_path, ROOT)} and "
-        f"{os.path.relpath(os.path.join(args.out, 'README.md'), ROOT)}")
+    write_results(res, args.out)
     return 0
 
 

@@ -149,6 +149,33 @@ class Memplug:
                 "\nstderr:\n" + self.stderr.text()[-3000:])
         return i, parse_agent(self.console.lines[i])[1]
 
+    def agent_lines(self, kind, start=0):
+        """All agent lines of a kind from start on, as (index, fields)."""
+        out = []
+        for i, line in enumerate(list(self.console.lines)[start:], start):
+            parsed = parse_agent(line)
+            if parsed and parsed[0] == kind:
+                out.append((i, parsed[1]))
+        return out
+
+    def wait_agent_where(self, kind, pred, timeout, start=0):
+        """The first agent line of a kind whose fields satisfy pred; lines
+        that do not are skipped (the agent may coalesce changes)."""
+        deadline = time.monotonic() + timeout
+        i = start
+        while True:
+            left = deadline - time.monotonic()
+            try:
+                i, fields = self.wait_agent(kind, max(left, 0), i)
+            except AssertionError:
+                raise AssertionError(
+                    f"no 'MEMPLUG-AGENT {kind}' line matching the "
+                    f"expectation within {timeout}s; last lines:\n" +
+                    "\n".join(self.console.lines[-25:]))
+            if pred(fields):
+                return i, fields
+            i += 1
+
     def elapsed(self, index):
         """Seconds from start to console line index."""
         return self.console.times[index] - self.started

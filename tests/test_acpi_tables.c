@@ -4,8 +4,9 @@
  * Besides the unit-test cases (see tests/unit.h), this binary has one more
  * mode, used by tests/test_acpi_iasl.py to feed the tables to iasl and
  * acpiexec:
- *   test_acpi_tables --dump DIR NCPUS
- * writes DIR/RSDP.dat and DIR/<signature>.dat for every other table. */
+ *   test_acpi_tables --dump DIR NCPUS [SLOTS NODES]
+ * writes DIR/RSDP.dat and DIR/<signature>.dat for every other table, for
+ * the machine of memhp_config (SLOTS and NODES default to 0 and 1). */
 #include <errno.h>
 
 #include "acpi/tables.h"
@@ -36,12 +37,45 @@ static struct acpi_config config(unsigned int ncpus)
 	};
 }
 
+/* An n-vCPU machine with 1 GiB of boot RAM, split evenly between nodes
+ * (vCPU i on node i % nodes), and, with slots, the controller where the VMM
+ * puts it and a 1 GiB per slot hotplug window at 4 GiB. */
+static struct acpi_config memhp_config(unsigned int ncpus, unsigned int slots,
+				       unsigned int nodes)
+{
+	struct acpi_config c = config(ncpus);
+	uint64_t per_node = GiB / nodes;
+
+	c.memhp_slots = slots;
+	c.memhp_port = PORT_MEMHP;
+	c.memhp_gpe = GPE_MEMHP;
+	c.numa_nodes = nodes;
+	for (unsigned int i = 0; i < ncpus; i++)
+		c.cpu_pxm[i] = (uint8_t)(i % nodes);
+	/* node 0: low RAM below the video hole, then from 1 MiB */
+	c.ram[c.nram++] = (struct acpi_mem_range){ 0, LAYOUT_HOLE_LOW, 0 };
+	c.ram[c.nram++] = (struct acpi_mem_range){
+		LAYOUT_HIGH_RAM, per_node - LAYOUT_HIGH_RAM, 0
+	};
+	for (unsigned int n = 1; n < nodes && c.nram < 8; n++)
+		c.ram[c.nram++] = (struct acpi_mem_range){ n * per_node,
+							   per_node, n };
+	c.hp_base = LAYOUT_4G;
+	c.hp_size = (uint64_t)slots * GiB;
+	return c;
+}
+
+static int build_config(const struct acpi_config *c, struct acpi_layout *l)
+{
+	memset(buf, 0xa5, sizeof(buf));
+	return acpi_build(c, LAYOUT_ACPI, buf, sizeof(buf), l);
+}
+
 static int build(unsigned int ncpus, struct acpi_layout *l)
 {
 	struct acpi_config c = config(ncpus);
 
-	memset(buf, 0xa5, sizeof(buf));
-	return acpi_build(&c, LAYOUT_ACPI, buf, sizeof(buf), l);
+	return build_config(&c, l);
 }
 
 static uint64_t le(const uint8_t *p, size_t n)
@@ -388,6 +422,257 @@ static void deterministic(void)
 	CHECK_MEM(buf, other, l1.size);
 }
 
+/* Memory hotplug and NUMA. */
+
+static uint32_t xsdt_entries(const struct acpi_layout *l)
+{
+	return (table_len(l->xsdt) - 36) / 8;
+}
+
+static void srat_absent_without_hotplug_or_numa(void)
+{
+	struct acpi_config c = memhp_config(2, 0, 1);
+	struct acpi_layout l;
+
+	/* ram ranges alone (and the old callers' zeroed fields) ask for none */
+	CHECK_EQ(build_config(&c, &l), 0);
+	CHECK_EQ(l.srat, 0);
+	CHECK_EQ(xsdt_entries(&l), 2);
+	CHECK(!contains(at(l.dsdt), table_len(l.dsdt), "MHPC"));
+	CHECK(!contains(at(l.dsdt), table_len(l.dsdt), "_GPE"));
+	CHECK_EQ(build(2, &l), 0);
+	CHECK_EQ(l.srat, 0);
+}
+
+/* Check the SRAT of c against c, entry by entry. */
+static void check_srat(const struct acpi_config *c, int want_window)
+{
+	unsigned int nodes = c->numa_nodes ? c->numa_nodes : 1;
+	unsigned int cpus = 0, mems = 0;
+	struct acpi_layout l;
+	const uint8_t *t, *e, *end;
+
+	CHECK_EQ(build_config(c, &l), 0);
+	CHECK(l.srat != 0);
+	CHECK_EQ(xsdt_entries(&l), 3);
+	CHECK_EQ(le(at(l.xsdt) + 36 + 16, 8), l.srat);
+	t = at(l.srat);
+	CHECK_MEM(t, "SRAT", 4);
+	CHECK_EQ(t[8], 3); /* revision */
+	CHECK_EQ(table_len(l.srat), 48 + 16 * c->ncpus +
+					    40 * (c->nram + !!want_window));
+	CHECK_EQ(sum(t, table_len(l.srat)), 0);
+	CHECK_EQ(le(t + 36, 4), 1); /* reserved, 1 */
+	CHECK_EQ(le(t + 40, 8), 0);
+	end = t + table_len(l.srat);
+	for (e = t + 48; e < end; e += e[1]) {
+		CHECK(e[1] >= 2 && e + e[1] <= end);
+		if (e[0] == 0) { /* Processor Local APIC Affinity */
+			CHECK_EQ(mems, 0); /* CPUs first */
+			CHECK_EQ(e[1], 16);
+			CHECK_EQ(e[2], c->cpu_pxm[cpus]);
+			CHECK_EQ(e[3], cpus); /* APIC id */
+			CHECK_EQ(le(e + 4, 4), 1); /* enabled */
+			CHECK_EQ(le(e + 8, 4), 0); /* SAPIC EID, pxm 31-8 */
+			CHECK_EQ(le(e + 12, 4), 0);
+			cpus++;
+			continue;
+		}
+		CHECK_EQ(e[0], 1); /* Memory Affinity */
+		CHECK_EQ(e[1], 40);
+		CHECK_EQ(le(e + 6, 2), 0);
+		CHECK_EQ(le(e + 24, 4), 0);
+		CHECK_EQ(le(e + 32, 8), 0);
+		if (mems < c->nram) {
+			CHECK_EQ(le(e + 2, 4), c->ram[mems].pxm);
+			CHECK_EQ(le(e + 8, 8), c->ram[mems].base);
+			CHECK_EQ(le(e + 16, 8), c->ram[mems].size);
+			CHECK_EQ(le(e + 28, 4), 1); /* enabled */
+		} else { /* the window: last node, enabled + hot-pluggable */
+			CHECK_EQ(le(e + 2, 4), nodes - 1);
+			CHECK_EQ(le(e + 8, 8), c->hp_base);
+			CHECK_EQ(le(e + 16, 8), c->hp_size);
+			CHECK_EQ(le(e + 28, 4), 3);
+		}
+		mems++;
+	}
+	CHECK(e == end);
+	CHECK_EQ(cpus, c->ncpus);
+	CHECK_EQ(mems, c->nram + !!want_window);
+}
+
+static void srat_one_node(void)
+{
+	struct acpi_config c = memhp_config(1, 4, 1);
+
+	CHECK_EQ(c.nram, 2);
+	check_srat(&c, 1);
+	/* numa_nodes 0, as a caller from before NUMA leaves it, is one node */
+	c.numa_nodes = 0;
+	check_srat(&c, 1);
+	/* no window: the hotplug controller alone still gets an SRAT */
+	c.hp_size = 0;
+	check_srat(&c, 0);
+}
+
+static void srat_two_nodes(void)
+{
+	struct acpi_config c = memhp_config(4, 8, 2);
+
+	CHECK_EQ(c.nram, 3);
+	CHECK_EQ(c.cpu_pxm[1], 1);
+	CHECK_EQ(c.ram[2].pxm, 1);
+	check_srat(&c, 1);
+	/* NUMA without hotplug: no window, even if one is described */
+	c = memhp_config(2, 0, 2);
+	c.hp_size = GiB;
+	check_srat(&c, 0);
+}
+
+static void srat_placement(void)
+{
+	struct acpi_config c = memhp_config(8, 16, 2);
+	struct acpi_layout l;
+
+	CHECK_EQ(build_config(&c, &l), 0);
+	CHECK_EQ(l.srat % 16, 0);
+	CHECK(l.srat >= l.madt + table_len(l.madt));
+	CHECK_EQ(l.dsdt % 16, 0);
+	CHECK(l.dsdt >= l.srat + table_len(l.srat));
+	CHECK_EQ(l.size, l.dsdt + table_len(l.dsdt) - LAYOUT_ACPI);
+	CHECK_EQ(sum(at(l.xsdt), table_len(l.xsdt)), 0);
+	CHECK_EQ(sum(at(l.dsdt), table_len(l.dsdt)), 0);
+}
+
+/* Occurrences of s in p[0..n). */
+static unsigned int count(const uint8_t *p, size_t n, const char *s)
+{
+	size_t len = strlen(s);
+	unsigned int k = 0;
+
+	for (size_t i = 0; i + len <= n; i++)
+		k += !memcmp(p + i, s, len);
+	return k;
+}
+
+static void dsdt_memhp(void)
+{
+	/* EisaId ("PNP0C80") and ("PNP0A06"), as DWordConst */
+	static const char pnp0c80[] = "\x0c\x41\xd0\x0c\x80";
+	static const char pnp0a06[] = "\x0c\x41\xd0\x0a\x06";
+	uint8_t region[] = { 0x5b, 0x80, 'M', 'H', 'P', 'R', 0x01, 0x0b,
+			     0, 0, 0x0a, 0x20 };
+	struct acpi_config c = memhp_config(2, 4, 1);
+	struct acpi_layout l;
+	const uint8_t *d;
+	uint32_t len;
+	char gpe[5];
+
+	CHECK_EQ(build_config(&c, &l), 0);
+	d = at(l.dsdt);
+	len = table_len(l.dsdt);
+	CHECK_EQ(sum(d, len), 0);
+	CHECK(contains(d, len, "MHPC"));
+	CHECK_EQ(count(d, len, pnp0a06), 1);
+	CHECK_EQ(count(d, len, pnp0c80), 4);
+	/* each slot device is defined (5b 82) once */
+	CHECK(contains(d, len, "MP00"));
+	CHECK(contains(d, len, "MP03"));
+	CHECK(!contains(d, len, "MP04"));
+	CHECK(contains(d, len, "_GPE"));
+	snprintf(gpe, sizeof(gpe), "_E%02X", GPE_MEMHP);
+	CHECK(contains(d, len, gpe));
+	/* OperationRegion (MHPR, SystemIO, PORT_MEMHP (a WordConst), 0x20) */
+	region[8] = PORT_MEMHP & 0xff;
+	region[9] = PORT_MEMHP >> 8;
+	CHECK(memmem(d, len, region, sizeof(region)) != NULL);
+	CHECK(contains(d, len, "MSCN"));
+
+	c.memhp_gpe = 0x1f; /* the last GPE of an 8-byte GPE0 block */
+	CHECK_EQ(build_config(&c, &l), 0);
+	CHECK(contains(at(l.dsdt), table_len(l.dsdt), "_E1F"));
+}
+
+/* The largest machine still fits the ACPI area below 1 MiB. */
+static void memhp_largest(void)
+{
+	struct acpi_config c = memhp_config(255, 256, 4);
+	struct acpi_layout l;
+	const uint8_t *d;
+	uint32_t len;
+
+	CHECK_EQ(build_config(&c, &l), 0);
+	CHECK(l.size <= ROOM);
+	d = at(l.dsdt);
+	len = table_len(l.dsdt);
+	CHECK_EQ(sum(d, len), 0);
+	CHECK_EQ(count(d, len, "\x0c\x41\xd0\x0c\x80"), 256);
+	CHECK(contains(d, len, "MPFF"));
+	CHECK_EQ(sum(at(l.srat), table_len(l.srat)), 0);
+	CHECK_EQ(table_len(l.srat), 48 + 16 * 255 + 40 * (c.nram + 1));
+}
+
+static void bad_memhp_config(void)
+{
+	struct acpi_config c;
+	struct acpi_layout l;
+
+#define CHECK_REFUSED_MEMHP(stmt)                                             \
+	do {                                                                  \
+		c = memhp_config(2, 4, 2);                                    \
+		stmt;                                                         \
+		CHECK_EQ(acpi_build(&c, LAYOUT_ACPI, buf, sizeof(buf), &l),   \
+			 -EINVAL);                                            \
+	} while (0)
+
+	c = memhp_config(2, 4, 2);
+	CHECK_EQ(build_config(&c, &l), 0);
+	CHECK_REFUSED_MEMHP(c.memhp_slots = 257);
+	CHECK_REFUSED_MEMHP(c.memhp_port = 0);
+	CHECK_REFUSED_MEMHP(c.memhp_port = 0x10000 - 0x1f);
+	CHECK_REFUSED_MEMHP(c.memhp_gpe = 32); /* GPE0 has 4 status bytes */
+	CHECK_REFUSED_MEMHP(c.cpu_pxm[1] = 2);
+	CHECK_REFUSED_MEMHP(c.ram[0].pxm = 2);
+	CHECK_REFUSED_MEMHP(c.nram = 9);
+	CHECK_REFUSED_MEMHP(c.nram = 0);
+	CHECK_REFUSED_MEMHP(c.ram[1].size = 0);
+	CHECK_REFUSED_MEMHP(c.ram[1].base = UINT64_MAX - 4095); /* wraps */
+	CHECK_REFUSED_MEMHP(c.ram[2].base = c.ram[1].base + 4096);
+	CHECK_REFUSED_MEMHP(c.hp_base = c.ram[2].base);
+	CHECK_REFUSED_MEMHP(c.hp_base = UINT64_MAX - GiB);
+	/* numa_nodes alone asks for an SRAT, which needs RAM */
+	CHECK_REFUSED_MEMHP((c.memhp_slots = 0, c.nram = 0));
+#undef CHECK_REFUSED_MEMHP
+	/* edges that are fine: the block ending at 0xffff, the range ending
+	 * at the top of the address space, 256 slots */
+	c = memhp_config(2, 256, 2);
+	c.memhp_port = 0x10000 - 0x20;
+	c.memhp_gpe = 31;
+	c.hp_base = 0;
+	c.hp_size = 0;
+	c.ram[2].size = 0 - c.ram[2].base;
+	CHECK_EQ(build_config(&c, &l), 0);
+	/* without slots nothing about the controller is looked at */
+	c = memhp_config(2, 0, 1);
+	c.memhp_port = 0;
+	c.memhp_gpe = 200;
+	c.nram = 0;
+	CHECK_EQ(build_config(&c, &l), 0);
+}
+
+static void deterministic_memhp(void)
+{
+	static uint8_t other[ROOM];
+	struct acpi_config c = memhp_config(2, 8, 2);
+	struct acpi_layout l1, l2;
+
+	CHECK_EQ(build_config(&c, &l1), 0);
+	memset(other, 0x00, sizeof(other));
+	CHECK_EQ(acpi_build(&c, LAYOUT_ACPI, other, sizeof(other), &l2), 0);
+	CHECK_EQ(l1.size, l2.size);
+	CHECK_MEM(buf, other, l1.size);
+}
+
 static int write_file(const char *dir, const char *name, const uint8_t *p,
 		      size_t n)
 {
@@ -403,36 +688,56 @@ static int write_file(const char *dir, const char *name, const uint8_t *p,
 	return 0;
 }
 
-/* --dump DIR NCPUS */
+static int number_arg(const char *what, const char *s, unsigned long *v)
+{
+	char *end;
+
+	*v = strtoul(s, &end, 10);
+	if (*end || !*s || *v > 1000) {
+		fprintf(stderr, "%s must be a number, got \"%s\"\n", what, s);
+		return -1;
+	}
+	return 0;
+}
+
+/* --dump DIR NCPUS [SLOTS NODES] */
 static int dump(int argc, char **argv)
 {
+	struct acpi_config c;
 	struct acpi_layout l;
-	uint64_t tables[5];
-	char *end;
-	unsigned long n;
-	int err;
+	uint64_t tables[6];
+	unsigned long n, slots = 0, nodes = 1;
+	int err, ntables = 5;
 
-	if (argc != 4) {
-		fprintf(stderr, "usage: %s --dump DIR NCPUS\n", argv[0]);
+	if (argc != 4 && argc != 6) {
+		fprintf(stderr, "usage: %s --dump DIR NCPUS [SLOTS NODES]\n",
+			argv[0]);
 		return 2;
 	}
-	n = strtoul(argv[3], &end, 10);
-	if (*end || !*argv[3] || n > 1000) {
-		fprintf(stderr, "NCPUS must be a number, got \"%s\"\n",
-			argv[3]);
+	if (number_arg("NCPUS", argv[3], &n) ||
+	    (argc == 6 && (number_arg("SLOTS", argv[4], &slots) ||
+			   number_arg("NODES", argv[5], &nodes))))
+		return 2;
+	if (!nodes) { /* memhp_config divides the RAM by it */
+		fprintf(stderr, "NODES must be at least 1\n");
 		return 2;
 	}
-	err = build((unsigned int)n, &l);
+	c = memhp_config((unsigned int)n, (unsigned int)slots,
+			 (unsigned int)nodes);
+	err = build_config(&c, &l);
 	if (err) {
-		fprintf(stderr, "acpi_build with %lu vCPUs: %s\n", n,
-			strerror(-err));
+		fprintf(stderr, "acpi_build with %lu vCPUs, %lu slots, %lu "
+				"nodes: %s\n",
+			n, slots, nodes, strerror(-err));
 		return 1;
 	}
 	if (write_file(argv[2], "RSDP", at(l.rsdp), 36))
 		return 1;
 	memcpy(tables, (uint64_t[]){ l.xsdt, l.fadt, l.facs, l.madt, l.dsdt },
-	       sizeof(tables));
-	for (int i = 0; i < 5; i++) {
+	       5 * sizeof(tables[0]));
+	if (l.srat)
+		tables[ntables++] = l.srat;
+	for (int i = 0; i < ntables; i++) {
 		char sig[5] = { 0 };
 
 		memcpy(sig, at(tables[i]), 4);
@@ -458,6 +763,14 @@ int main(int argc, char **argv)
 		UNIT_CASE(no_space),
 		UNIT_CASE(bad_config),
 		UNIT_CASE(deterministic),
+		UNIT_CASE(srat_absent_without_hotplug_or_numa),
+		UNIT_CASE(srat_one_node),
+		UNIT_CASE(srat_two_nodes),
+		UNIT_CASE(srat_placement),
+		UNIT_CASE(dsdt_memhp),
+		UNIT_CASE(memhp_largest),
+		UNIT_CASE(bad_memhp_config),
+		UNIT_CASE(deterministic_memhp),
 	};
 
 	if (argc > 1 && !strcmp(argv[1], "--dump"))

@@ -285,6 +285,40 @@ static const uint8_t call_aml[] = {
 };
 
 /* ASL:
+ *   Name (BUF, Buffer () {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12})
+ *   Method (M, 2, Serialized) {
+ *       CreateDWordField (BUF, 0x02, DW)
+ *       CreateQWordField (BUF, 4, QW)
+ *       CreateDWordField (Arg0, Arg1, DWA)
+ *       CreateQWordField (Arg0, Add (Arg1, 38), QWA)
+ *       Store (0x12345678, DW)
+ *       Return (QW)
+ *   }
+ */
+static const uint8_t create_field_aml[] = {
+	0x08, 0x42, 0x55, 0x46, 0x5f, 0x11, 0x0f, 0x0a, 0x0c, 0x01, 0x02, 0x03,
+	0x04, 0x05, 0x06, 0x07, 0x08, 0x09, 0x0a, 0x0b, 0x0c, 0x14, 0x3d, 0x4d,
+	0x5f, 0x5f, 0x5f, 0x0a, 0x8a, 0x42, 0x55, 0x46, 0x5f, 0x0a, 0x02, 0x44,
+	0x57, 0x5f, 0x5f, 0x8f, 0x42, 0x55, 0x46, 0x5f, 0x0a, 0x04, 0x51, 0x57,
+	0x5f, 0x5f, 0x8a, 0x68, 0x69, 0x44, 0x57, 0x41, 0x5f, 0x8f, 0x68, 0x72,
+	0x69, 0x0a, 0x26, 0x00, 0x51, 0x57, 0x41, 0x5f, 0x70, 0x0c, 0x78, 0x56,
+	0x34, 0x12, 0x44, 0x57, 0x5f, 0x5f, 0xa4, 0x51, 0x57, 0x5f, 0x5f
+};
+
+/* ASL:
+ *   Method (M, 1) {
+ *       If (LEqual (Arg0, 1)) { Return (2) }
+ *       ElseIf (LEqual (Arg0, 3)) { Return (4) }
+ *       Return (0)
+ *   }
+ */
+static const uint8_t else_if_aml[] = {
+	0x14, 0x1b, 0x4d, 0x5f, 0x5f, 0x5f, 0x01, 0xa0, 0x07, 0x93, 0x68, 0x01,
+	0xa4, 0x0a, 0x02, 0xa1, 0x0a, 0xa0, 0x08, 0x93, 0x68, 0x0a, 0x03, 0xa4,
+	0x0a, 0x04, 0xa4, 0x00
+};
+
+/* ASL:
  *   Name (R0, ResourceTemplate () {
  *       IO (Decode16, 0x0A00, 0x0A00, 0x01, 0x18)
  *       IO (Decode10, 0x0060, 0x0060, 0x00, 0x01)
@@ -944,6 +978,87 @@ static void method_calls(void)
 	CHECK_AML(&a, call_aml);
 }
 
+static void create_fields(void)
+{
+	static const uint8_t data[] = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12 };
+	struct aml a;
+	size_t m;
+
+	aml_init(&a);
+	aml_name_def(&a, "BUF");
+	aml_buffer(&a, data, sizeof(data));
+	m = aml_method_begin(&a, "M", 2, true);
+	aml_op(&a, AML_CREATE_DWORD_FIELD);
+	aml_name(&a, "BUF");
+	aml_int(&a, 2);
+	aml_name(&a, "DW");
+	aml_op(&a, AML_CREATE_QWORD_FIELD);
+	aml_name(&a, "BUF");
+	aml_int(&a, 4);
+	aml_name(&a, "QW");
+	aml_op(&a, AML_CREATE_DWORD_FIELD);
+	aml_arg(&a, 0);
+	aml_arg(&a, 1);
+	aml_name(&a, "DWA");
+	aml_op(&a, AML_CREATE_QWORD_FIELD);
+	aml_arg(&a, 0);
+	aml_op(&a, AML_ADD);
+	aml_arg(&a, 1);
+	aml_int(&a, 38);
+	aml_no_target(&a);
+	aml_name(&a, "QWA");
+	aml_op(&a, AML_STORE);
+	aml_int(&a, 0x12345678);
+	aml_name(&a, "DW");
+	aml_op(&a, AML_RETURN);
+	aml_name(&a, "QW");
+	aml_end(&a, m);
+	CHECK_AML(&a, create_field_aml);
+
+	/* a named object is no operand */
+	aml_init(&a);
+	m = aml_method_begin(&a, "M", 0, true);
+	aml_op(&a, AML_STORE);
+	aml_op(&a, AML_CREATE_QWORD_FIELD);
+	CHECK_AML_ERR(&a, 7, -EINVAL);
+	/* nor a Package element */
+	aml_init(&a);
+	aml_name_def(&a, "P");
+	aml_package_begin(&a);
+	aml_op(&a, AML_CREATE_DWORD_FIELD);
+	CHECK_AML_ERR(&a, 6, -EINVAL);
+}
+
+static void else_if(void)
+{
+	struct aml a;
+	size_t m, i, e;
+
+	aml_init(&a);
+	m = aml_method_begin(&a, "M", 1, false);
+	i = aml_if_begin(&a);
+	aml_op(&a, AML_LEQUAL);
+	aml_arg(&a, 0);
+	aml_int(&a, 1);
+	aml_op(&a, AML_RETURN);
+	aml_int(&a, 2);
+	aml_end(&a, i);
+	/* ElseIf is an If alone in an Else */
+	e = aml_else_begin(&a);
+	i = aml_if_begin(&a);
+	aml_op(&a, AML_LEQUAL);
+	aml_arg(&a, 0);
+	aml_int(&a, 3);
+	aml_op(&a, AML_RETURN);
+	aml_int(&a, 4);
+	aml_end(&a, i);
+	aml_end(&a, e);
+	aml_op(&a, AML_RETURN);
+	aml_int(&a, 0);
+	aml_end(&a, m);
+	CHECK_AML(&a, else_if_aml);
+}
+
 static void resource_io(void)
 {
 	struct aml a;
@@ -1175,7 +1290,8 @@ UNIT_MAIN(UNIT_CASE(pkglen_encode_boundaries), UNIT_CASE(pkglen_self_inclusive),
 	  UNIT_CASE(field_misuse), UNIT_CASE(mutexes), UNIT_CASE(if_else),
 	  UNIT_CASE(else_needs_if), UNIT_CASE(while_loop),
 	  UNIT_CASE(arithmetic), UNIT_CASE(locals_and_args_range),
-	  UNIT_CASE(notify), UNIT_CASE(method_calls), UNIT_CASE(resource_io),
+	  UNIT_CASE(notify), UNIT_CASE(method_calls), UNIT_CASE(create_fields),
+	  UNIT_CASE(else_if), UNIT_CASE(resource_io),
 	  UNIT_CASE(resource_word_io), UNIT_CASE(resource_qword_memory),
 	  UNIT_CASE(resource_template_empty), UNIT_CASE(resource_misuse),
 	  UNIT_CASE(missing_operand), UNIT_CASE(statement_as_operand),

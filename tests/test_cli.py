@@ -167,3 +167,31 @@ def test_sigterm_stops_a_running_guest():
     with Memplug(["--kernel", str(GUESTS / "reset.elf")], "sigterm") as vm:
         assert vm.console.wait_for("^boot$", 60) is not None
         assert vm.stop() == 0
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--dimm", "id=a"], "--dimm id=a: id= and size= are required"),
+    (["--dimm", "id=a,size=100M"],
+     "DIMM size 100M is not a multiple of the 128M block size"),
+    (["--dimm", "id=a,size=128M,colour=red"], "cannot parse \"colour\""),
+    (["--dimm", "id=a,size=128M,node=3"], "node 3 does not exist"),
+    (["--dimm", "id=a,size=2G"], "is larger than the 768M left"),
+    (["--numa", "nodes=3"], "--numa nodes=3 needs at least 384M of memory"),
+    (["--numa", "nodes=x"], "--numa nodes=x: expected nodes=N"),
+    (["--control", "/etc/hostname"], "the path exists and is not a socket"),
+], ids=["dimm-no-size", "dimm-odd-size", "dimm-unknown-key", "dimm-bad-node",
+        "dimm-too-big", "numa-too-many", "numa-garbage", "control-not-socket"])
+def test_hotplug_configuration_is_checked(args, message):
+    require_kvm()
+    status, out, err = run(["--kernel", HELLO, "--memory",
+                            "256M,slots=2,maxmem=1G"] + args)
+    assert status == 1
+    assert message in err, err
+
+
+def test_coldplugged_dimm_with_flat_guest():
+    require_kvm()
+    status, out, err = run(["--kernel", HELLO, "--memory",
+                            "256M,slots=2,maxmem=1G", "--dimm",
+                            "id=c0,size=128M,backend=memfd,prealloc=on"])
+    assert (status, out) == (0, "hello\n"), err

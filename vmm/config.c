@@ -49,6 +49,13 @@ void config_usage(FILE *f)
 "                       boot RAM (default 256M); slots and maxmem reserve a\n"
 "                       hotplug window as QEMU's -m does. Sizes take K/M/G/T\n"
 "                       suffixes (powers of 1024); a bare number is bytes.\n"
+"  --numa nodes=N       spread boot RAM and vCPUs over N proximity domains\n"
+"                       (default 1, at most 4)\n"
+"  --dimm id=ID,size=SIZE[,node=N][,backend=ram|memfd|file:PATH][,prealloc=on][,share=on]\n"
+"                       a DIMM plugged before boot (repeatable); the guest\n"
+"                       finds it through the same ACPI devices as hot-added ones\n"
+"  --control PATH       QMP control socket (mode 0600) for hotplug, see\n"
+"                       memplugctl --help\n"
 "  --cpuid-mask auto|pvm|none\n"
 "                       hide CPU features a software KVM cannot execute:\n"
 "                       auto (default) does it when the PVM KVM is loaded\n"
@@ -124,7 +131,7 @@ int config_parse(struct config *c, int argc, char **argv, char *err,
 		 size_t errlen)
 {
 	enum { OPT_KERNEL = 256, OPT_INITRD, OPT_CMDLINE, OPT_CPUS, OPT_MEMORY,
-	       OPT_CPUID, OPT_DEBUG_IO };
+	       OPT_CPUID, OPT_DEBUG_IO, OPT_NUMA, OPT_DIMM, OPT_CONTROL };
 	static const struct option opts[] = {
 		{ "kernel", required_argument, NULL, OPT_KERNEL },
 		{ "initrd", required_argument, NULL, OPT_INITRD },
@@ -132,6 +139,9 @@ int config_parse(struct config *c, int argc, char **argv, char *err,
 		{ "cpus", required_argument, NULL, OPT_CPUS },
 		{ "memory", required_argument, NULL, OPT_MEMORY },
 		{ "cpuid-mask", required_argument, NULL, OPT_CPUID },
+		{ "numa", required_argument, NULL, OPT_NUMA },
+		{ "dimm", required_argument, NULL, OPT_DIMM },
+		{ "control", required_argument, NULL, OPT_CONTROL },
 		{ "debug-io", no_argument, NULL, OPT_DEBUG_IO },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
@@ -141,7 +151,8 @@ int config_parse(struct config *c, int argc, char **argv, char *err,
 	int o;
 
 	*c = (struct config){ .cmdline = "console=ttyS0", .cpus = 1,
-			      .mem = 256ULL << 20, .cpuid = CPUID_AUTO };
+			      .mem = 256ULL << 20, .cpuid = CPUID_AUTO,
+			      .numa_nodes = 1 };
 	opterr = 0;
 	optind = 0; /* glibc: 0 also resets its internal state */
 	while ((o = getopt_long(argc, argv, ":vhV", opts, NULL)) != -1) {
@@ -174,6 +185,24 @@ int config_parse(struct config *c, int argc, char **argv, char *err,
 			}
 			break;
 		case OPT_DEBUG_IO: c->debug_io = true; break;
+		case OPT_NUMA:
+			if (strncmp(optarg, "nodes=", 6) ||
+			    parse_uint(optarg + 6, &c->numa_nodes) < 0 ||
+			    !c->numa_nodes) {
+				snprintf(err, errlen, "--numa %s: expected "
+					 "nodes=N with N of at least 1", optarg);
+				return -EINVAL;
+			}
+			break;
+		case OPT_DIMM:
+			if (c->ndimms == CONFIG_MAX_DIMMS) {
+				snprintf(err, errlen, "more than %d --dimm options",
+					 CONFIG_MAX_DIMMS);
+				return -EINVAL;
+			}
+			c->dimms[c->ndimms++] = optarg;
+			break;
+		case OPT_CONTROL: c->control = optarg; break;
 		case 'v': c->verbose++; break;
 		case 'h': config_usage(stdout); return 1;
 		case 'V': printf("memplug " MEMPLUG_VERSION "\n"); return 1;

@@ -9,6 +9,8 @@
 
 enum cpuid_policy { CPUID_AUTO, CPUID_PVM, CPUID_NONE };
 
+#define CONFIG_MAX_DIMMS 32
+
 struct config {
 	const char *kernel;
 	const char *initrd;
@@ -17,6 +19,10 @@ struct config {
 	uint64_t mem;
 	unsigned int slots;
 	uint64_t maxmem;
+	unsigned int numa_nodes;
+	const char *control;           /* QMP socket path, or NULL */
+	const char *dimms[CONFIG_MAX_DIMMS]; /* --dimm specs, parsed at start */
+	unsigned int ndimms;
 	enum cpuid_policy cpuid;
 	bool debug_io;
 	int verbose;

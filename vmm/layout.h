@@ -58,6 +58,8 @@
 #define PORT_ACPI_RESET_VALUE 0x1
 #define PORT_ACPI_GPE0 0x620 /* status (4 bytes) + enable (4 bytes) */
 #define PORT_ACPI_GPE0_LEN 8
+#define PORT_MEMHP 0xa00 /* memory hotplug controller, docs/memhp.md */
+#define GPE_MEMHP 3       /* GPE0 bit whose _E03 scans the DIMM slots */
 #define ACPI_SCI_IRQ 9
 #define ACPI_S5_SLP_TYP 5
 

@@ -1,19 +1,13 @@
 /* memplug: boot a Linux guest on KVM and run it until it powers off.
- * The main thread runs the event loop (console input, signals, VM stop
- * requests); each vCPU runs in its own thread. */
-#include <errno.h>
-#include <signal.h>
-#include <stdatomic.h>
+ * The main thread runs the event loop (console input, signals, the control
+ * socket, VM stop requests); each vCPU runs in its own thread. */
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
-#include <sys/epoll.h>
-#include <sys/signalfd.h>
-#include <sys/stat.h>
 #include <termios.h>
 #include <unistd.h>
 
 #include "vmm/log.h"
+#include "vmm/machine.h"
 #include "vmm/vm.h"
 
 #define KVM_DEVICE_DEFAULT "/dev/kvm"
@@ -43,73 +37,6 @@ static void setup_terminal(void)
 	tcsetattr(STDIN_FILENO, TCSANOW, &t);
 }
 
-/* stdin can feed the console when epoll can watch it (tty, pipe, socket). */
-static int stdin_pollable(void)
-{
-	struct stat st;
-
-	if (fstat(STDIN_FILENO, &st) < 0)
-		return 0;
-	return S_ISCHR(st.st_mode) || S_ISFIFO(st.st_mode) ||
-	       S_ISSOCK(st.st_mode);
-}
-
-/* Runs the VM until it stops; returns why. A signal wins over a reset
- * the guest asked for at the same moment: memplug was told to stop. */
-static enum vm_state run_loop(struct vm *vm, int sig_fd, int *stdin_open)
-{
-	int killed = 0;
-	struct epoll_event ev, evs[4];
-	int ep = epoll_create1(EPOLL_CLOEXEC);
-
-	if (ep < 0) {
-		log_error("epoll_create1: %s", strerror(errno));
-		return VM_ERROR;
-	}
-	ev = (struct epoll_event){ .events = EPOLLIN, .data.fd = vm->event_fd };
-	epoll_ctl(ep, EPOLL_CTL_ADD, vm->event_fd, &ev);
-	ev.data.fd = sig_fd;
-	epoll_ctl(ep, EPOLL_CTL_ADD, sig_fd, &ev);
-	if (*stdin_open) {
-		ev.data.fd = STDIN_FILENO;
-		if (epoll_ctl(ep, EPOLL_CTL_ADD, STDIN_FILENO, &ev) < 0)
-			*stdin_open = 0;
-	}
-	while (atomic_load((_Atomic int *)&vm->state) == VM_RUNNING) {
-		int n = epoll_wait(ep, evs, 4, -1);
-
-		for (int i = 0; i < n; i++) {
-			int fd = evs[i].data.fd;
-
-			if (fd == sig_fd) {
-				struct signalfd_siginfo si;
-
-				if (read(sig_fd, &si, sizeof(si)) == sizeof(si))
-					log_info("terminating on signal %u",
-						 si.ssi_signo);
-				killed = 1;
-				vm_request_stop(vm, VM_KILLED);
-			} else if (fd == STDIN_FILENO) {
-				uint8_t buf[64];
-				ssize_t r = read(STDIN_FILENO, buf, sizeof(buf));
-
-				if (r <= 0) {
-					epoll_ctl(ep, EPOLL_CTL_DEL, STDIN_FILENO,
-						  NULL);
-					*stdin_open = 0;
-				} else {
-					/* The UART FIFO is small; what does not
-					 * fit is dropped, as on real hardware. */
-					serial_input(&vm->com1, buf, (size_t)r);
-				}
-			}
-		}
-	}
-	close(ep);
-	return killed ? VM_KILLED :
-			(enum vm_state)atomic_load((_Atomic int *)&vm->state);
-}
-
 /* The memory layout and the host's RAM; checked before KVM is touched so
  * a bad --memory gets the same answer on every machine. */
 static int plan_memory(const struct config *cfg, struct memmap *map)
@@ -136,13 +63,12 @@ static int plan_memory(const struct config *cfg, struct memmap *map)
 int main(int argc, char **argv)
 {
 	const char *kvm_path = getenv("MEMPLUG_KVM_DEVICE");
+	struct memmap_range ranges[MEMMAP_MAX_RANGES];
+	static struct machine m;
 	struct config cfg;
 	struct memmap map;
-	enum vm_state why;
 	char err[256];
-	sigset_t sigs;
-	int kvm_fd, sig_fd, stdin_open, r;
-	struct vm vm;
+	int kvm_fd, r;
 
 	r = config_parse(&cfg, argc, argv, err, sizeof(err));
 	if (r == 1)
@@ -157,39 +83,24 @@ int main(int argc, char **argv)
 		kvm_path = KVM_DEVICE_DEFAULT;
 	if (plan_memory(&cfg, &map) < 0)
 		return 1;
+	if (memmap_numa(&map, cfg.numa_nodes, ranges, MEMMAP_MAX_RANGES, err,
+			sizeof(err)) < 0) {
+		log_error("%s", err);
+		return 1;
+	}
 	kvm_fd = vm_open_kvm(kvm_path);
 	if (kvm_fd < 0)
 		return 1;
 	if (vm_check_cpus(kvm_fd, cfg.cpus) < 0)
 		return 1;
-
-	/* Signals become events on the main loop; vCPU threads inherit the
-	 * blocked mask and never see them. */
-	sigemptyset(&sigs);
-	sigaddset(&sigs, SIGINT);
-	sigaddset(&sigs, SIGTERM);
-	sigaddset(&sigs, SIGHUP);
-	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
-	sig_fd = signalfd(-1, &sigs, SFD_CLOEXEC);
-	signal(SIGPIPE, SIG_IGN);
-	stdin_open = stdin_pollable();
-	if (stdin_open)
-		setup_terminal();
-
-	for (;;) {
-		r = vm_create(&vm, kvm_fd, &cfg, &map);
-		if (r == 0)
-			r = vm_start(&vm);
-		if (r < 0) {
-			vm_destroy(&vm);
-			return 1;
-		}
-		why = run_loop(&vm, sig_fd, &stdin_open);
-		vm_destroy(&vm);
-		if (why != VM_RESET)
-			break;
-		log_info("restarting the guest");
+	if (machine_init(&m, &cfg, &map, kvm_fd) < 0) {
+		machine_fini(&m);
+		return 1;
 	}
+	if (m.stdin_open)
+		setup_terminal();
+	r = machine_run(&m);
+	machine_fini(&m);
 	close(kvm_fd);
-	return why == VM_POWEROFF || why == VM_KILLED ? 0 : 1;
+	return r;
 }

@@ -123,3 +123,55 @@ size_t memmap_e820(const struct memmap *m, struct e820_entry *e, size_t max)
 	n = e820_add(e, n, max, LAYOUT_4G, m->high_size, E820_RAM);
 	return n;
 }
+
+/* Guest-physical address of byte `off` of boot RAM. */
+static uint64_t ram_gpa(const struct memmap *m, uint64_t off)
+{
+	return off < m->low_size ? off : LAYOUT_4G + (off - m->low_size);
+}
+
+int memmap_numa(const struct memmap *m, unsigned int nodes,
+		struct memmap_range *r, size_t max, char *err, size_t errlen)
+{
+	uint64_t per, start = 0;
+	char a[32], b[32], c[32];
+	size_t n = 0;
+
+	if (!nodes || nodes > MEMMAP_MAX_NODES) {
+		snprintf(err, errlen, "--numa nodes=%u: between 1 and %u nodes",
+			 nodes, MEMMAP_MAX_NODES);
+		return -EINVAL;
+	}
+	/* One node takes all RAM; more split it at block boundaries, so no
+	 * memory block spans two nodes. */
+	per = nodes == 1 ? m->ram
+			 : m->ram / nodes / MEMMAP_BLOCK_SIZE * MEMMAP_BLOCK_SIZE;
+	if (!per) {
+		snprintf(err, errlen, "--numa nodes=%u needs at least %s of "
+			 "memory (%s per node), not %s", nodes,
+			 memmap_fmt_size(nodes * MEMMAP_BLOCK_SIZE, a, sizeof(a)),
+			 memmap_fmt_size(MEMMAP_BLOCK_SIZE, b, sizeof(b)),
+			 memmap_fmt_size(m->ram, c, sizeof(c)));
+		return -EINVAL;
+	}
+	for (unsigned int node = 0; node < nodes; node++) {
+		uint64_t end = node == nodes - 1 ? m->ram : start + per;
+
+		/* A node's part may straddle the MMIO hole: two ranges. */
+		if (start < m->low_size && end > m->low_size) {
+			if (n + 2 > max)
+				return -ENOSPC;
+			r[n++] = (struct memmap_range){ start, m->low_size - start,
+							node };
+			r[n++] = (struct memmap_range){ LAYOUT_4G,
+							end - m->low_size, node };
+		} else {
+			if (n + 1 > max)
+				return -ENOSPC;
+			r[n++] = (struct memmap_range){ ram_gpa(m, start),
+							end - start, node };
+		}
+		start = end;
+	}
+	return (int)n;
+}

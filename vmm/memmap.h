@@ -36,6 +36,20 @@ int memmap_plan(struct memmap *m, uint64_t ram, unsigned int slots,
  * Returns the number of entries. */
 size_t memmap_e820(const struct memmap *m, struct e820_entry *e, size_t max);
 
+#define MEMMAP_MAX_NODES 4
+#define MEMMAP_MAX_RANGES (MEMMAP_MAX_NODES + 1)
+
+struct memmap_range {
+	uint64_t base, size;
+	unsigned int node;
+};
+
+/* Splits boot RAM over nodes in equal, block-aligned parts (the last node
+ * takes the remainder), as guest-physical ranges cut at the MMIO hole.
+ * Returns the number of ranges, or -EINVAL with a message in err. */
+int memmap_numa(const struct memmap *m, unsigned int nodes,
+		struct memmap_range *r, size_t max, char *err, size_t errlen);
+
 /* Formats a byte count the way the CLI takes it: "256M", "1G", "1536K". */
 const char *memmap_fmt_size(uint64_t bytes, char *buf, size_t len);
 

@@ -17,6 +17,8 @@
 #include "vmm/layout.h"
 #include "vmm/log.h"
 
+/* KVM memory slots: 0 and 1 boot RAM, then one per DIMM slot. */
+#define VM_DIMM_KVM_SLOT0 2
 /* Sent to a vCPU thread to pull it out of KVM_RUN. */
 #define SIG_KICK SIGUSR1
 /* APIC IDs are 8 bits in the MADT entries we write, and the IOAPIC takes
@@ -172,7 +174,7 @@ static int map_ram(struct vm *vm, unsigned int slot, uint64_t gpa,
 	return 0;
 }
 
-static int setup_devices(struct vm *vm)
+static int setup_devices(struct vm *vm, struct memhp_events memhp_ev)
 {
 	struct irq_line com1_irq = { vm_irq_set, vm, IRQ_COM1 };
 	struct irq_line sci = { vm_irq_set, vm, ACPI_SCI_IRQ };
@@ -197,11 +199,38 @@ static int setup_devices(struct vm *vm)
 	    (r = bus_register(&vm->pio, PORT_I8042_CMD, 1, &i8042_cmd_ops,
 			      &vm->kbd, "i8042-cmd")) < 0)
 		return r;
+	if (!vm->map.slots)
+		return 0;
+	if ((r = memhp_init(&vm->memhp, vm->map.slots, memhp_ev)) < 0)
+		return r;
+	return bus_register(&vm->pio, PORT_MEMHP, MEMHP_REGS_LEN, &memhp_ops,
+			    &vm->memhp, "memhp");
+}
+
+int vm_set_dimm_memory(struct vm *vm, unsigned int n, uint64_t gpa,
+		       uint64_t size, void *hva)
+{
+	struct kvm_userspace_memory_region r = {
+		.slot = VM_DIMM_KVM_SLOT0 + n, .guest_phys_addr = gpa,
+		.memory_size = size, .userspace_addr = (uint64_t)(uintptr_t)hva,
+	};
+
+	if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &r) < 0) {
+		int e = errno;
+
+		log_error("KVM refused %s memory slot %u at 0x%" PRIx64 ": %s",
+			  size ? "to install" : "to remove", r.slot, gpa,
+			  strerror(e));
+		return -e;
+	}
 	return 0;
 }
 
 static int setup_acpi(struct vm *vm, uint64_t *rsdp)
 {
+	struct memmap_range ranges[MEMMAP_MAX_RANGES];
+	char err[256];
+	int n;
 	struct acpi_config ac = {
 		.ncpus = vm->nvcpus,
 		.lapic_addr = (uint32_t)LAYOUT_LAPIC,
@@ -216,6 +245,12 @@ static int setup_acpi(struct vm *vm, uint64_t *rsdp)
 		.reset_port = PORT_ACPI_RESET,
 		.reset_value = PORT_ACPI_RESET_VALUE,
 		.s5_slp_typ = ACPI_S5_SLP_TYP,
+		.memhp_slots = vm->map.slots,
+		.memhp_port = PORT_MEMHP,
+		.memhp_gpe = GPE_MEMHP,
+		.numa_nodes = vm->cfg->numa_nodes,
+		.hp_base = vm->map.hp_base,
+		.hp_size = vm->map.hp_size,
 	};
 	uint64_t room = LAYOUT_ACPI_END - LAYOUT_ACPI;
 	uint8_t *dst = guest_ptr(&vm->mem, LAYOUT_ACPI, room);
@@ -224,6 +259,20 @@ static int setup_acpi(struct vm *vm, uint64_t *rsdp)
 
 	if (!dst)
 		return -EFAULT;
+	n = memmap_numa(&vm->map, vm->cfg->numa_nodes, ranges, MEMMAP_MAX_RANGES,
+			err, sizeof(err));
+	if (n < 0) {
+		log_error("%s", err);
+		return n;
+	}
+	for (int i = 0; i < n; i++)
+		ac.ram[i] = (struct acpi_mem_range){ ranges[i].base,
+						     ranges[i].size,
+						     ranges[i].node };
+	ac.nram = (unsigned int)n;
+	/* vCPUs round-robin over the nodes. */
+	for (unsigned int i = 0; i < vm->nvcpus; i++)
+		ac.cpu_pxm[i] = (uint8_t)(i % vm->cfg->numa_nodes);
 	r = acpi_build(&ac, LAYOUT_ACPI, dst, room, &l);
 	if (r < 0) {
 		log_error("cannot build the ACPI tables: %s", strerror(-r));
@@ -331,7 +380,7 @@ static int setup_vcpu(struct vm *vm, struct vcpu *v,
 }
 
 int vm_create(struct vm *vm, int kvm_fd, const struct config *cfg,
-	      const struct memmap *map)
+	      const struct memmap *map, struct memhp_events memhp_ev)
 {
 	struct cpuid_table *supported = NULL;
 	struct boot_kernel k;
@@ -389,7 +438,7 @@ int vm_create(struct vm *vm, int kvm_fd, const struct config *cfg,
 		return r;
 	if (map->high_size && (r = map_ram(vm, 1, LAYOUT_4G, map->high_size)) < 0)
 		return r;
-	if ((r = setup_devices(vm)) < 0)
+	if ((r = setup_devices(vm, memhp_ev)) < 0)
 		return r;
 	if ((r = setup_boot(vm, &k)) < 0)
 		return r;

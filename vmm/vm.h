@@ -11,6 +11,7 @@
 #include "devices/acpi_pm.h"
 #include "devices/bus.h"
 #include "devices/i8042.h"
+#include "devices/memhp.h"
 #include "devices/serial.h"
 #include "firmware/cpu.h"
 #include "firmware/guest_mem.h"
@@ -41,6 +42,7 @@ struct vm {
 	struct serial com1;
 	struct acpi_pm pm;
 	struct i8042 kbd;
+	struct memhp memhp; /* registered only with hotplug slots */
 	struct vcpu *vcpus;
 	unsigned int nvcpus;
 	bool hide_pvm;
@@ -57,9 +59,14 @@ int vm_open_kvm(const char *path);
  * message logged. */
 int vm_check_cpus(int kvm_fd, unsigned int cpus);
 
-/* Builds the VM: memory, devices, ACPI tables, kernel, vCPUs. */
+/* Builds the VM: memory, devices, ACPI tables, kernel, vCPUs. The memory
+ * hotplug controller reports to memhp_ev. */
 int vm_create(struct vm *vm, int kvm_fd, const struct config *cfg,
-	      const struct memmap *map);
+	      const struct memmap *map, struct memhp_events memhp_ev);
+/* Installs (size > 0) or removes (size 0) the KVM memory slot of DIMM
+ * slot n. Returns 0 or -errno. */
+int vm_set_dimm_memory(struct vm *vm, unsigned int n, uint64_t gpa,
+		       uint64_t size, void *hva);
 int vm_start(struct vm *vm);
 /* Records why the VM stops and kicks every vCPU out of KVM_RUN. */
 void vm_request_stop(struct vm *vm, enum vm_state why);

@@ -13,11 +13,18 @@
 void memplug_agent_boot_done(void);
 /* drivers/base/memory.c: memory block devices were created or removed. */
 void memplug_agent_memory_changed(void);
+/* drivers/base/memory.c: offlining a memory block failed; it stays online. */
+void memplug_agent_offline_failed(unsigned long start_pfn,
+				  unsigned long nr_pages, int err);
 #else
 static inline void memplug_agent_boot_done(void)
 {
 }
 static inline void memplug_agent_memory_changed(void)
+{
+}
+static inline void memplug_agent_offline_failed(unsigned long start_pfn,
+						unsigned long nr_pages, int err)
 {
 }
 #endif

@@ -1,0 +1,113 @@
+/* Memory hotplug controller: the port-I/O register block through which the
+ * DSDT's AML finds hot-added DIMMs, collects insert/remove events, reports
+ * _OST and ejects. The guest-visible interface is docs/memhp.md.
+ *
+ * The VMM owns the memory; this device only holds what the guest is told
+ * about each slot. Hot-add: map the memory, memhp_plug(), raise GPE0 bit 3.
+ * Hot-remove: memhp_unplug_request(), raise the GPE; when the guest ejects,
+ * ev.eject runs and the VMM unmaps the memory and calls memhp_clear(). */
+#ifndef MEMPLUG_DEVICES_MEMHP_H
+#define MEMPLUG_DEVICES_MEMHP_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "devices/bus.h"
+
+#define MEMHP_MAX_SLOTS 256
+#define MEMHP_REGS_LEN 0x20
+
+/* Register offsets (read name / write name). */
+#define MEMHP_REG_BASE_LO 0x00 /* write: SEL */
+#define MEMHP_REG_BASE_HI 0x04 /* write: OST_EVENT */
+#define MEMHP_REG_SIZE_LO 0x08 /* write: OST_STATUS */
+#define MEMHP_REG_SIZE_HI 0x0c
+#define MEMHP_REG_PXM 0x10
+#define MEMHP_REG_STATUS 0x14
+#define MEMHP_REG_NEXT 0x18
+#define MEMHP_REG_COUNT 0x1c
+#define MEMHP_REG_SEL MEMHP_REG_BASE_LO
+#define MEMHP_REG_OST_EVENT MEMHP_REG_BASE_HI
+#define MEMHP_REG_OST_STATUS MEMHP_REG_SIZE_LO
+
+/* STATUS bits. ENABLED/INSERT/REMOVE read; INSERT/REMOVE/EJECT write. */
+#define MEMHP_STATUS_ENABLED 0x01
+#define MEMHP_STATUS_INSERT 0x02
+#define MEMHP_STATUS_REMOVE 0x04
+#define MEMHP_STATUS_EJECT 0x08
+
+/* NEXT's answer when no event is pending; also the slot number given to
+ * ev.refused when the refused access concerned no slot. */
+#define MEMHP_NONE 0xffffffffu
+
+struct memhp_slot {
+	uint64_t base, size;
+	uint32_t pxm;
+	bool enabled;      /* a DIMM is present */
+	bool insert;       /* insert event pending (cleared by the guest scan) */
+	bool remove;       /* remove event pending (cleared by the guest scan) */
+	bool eject_ok;     /* remove requested and notified: _EJ0 is honoured */
+	bool read_seen;    /* guest has read base/size since the last plug */
+	/* The last _OST the guest reported for this slot (has_ost false:
+	 * none since the slot was plugged or cleared). */
+	bool has_ost;
+	uint32_t ost_event, ost_status;
+};
+
+struct memhp_events {   /* called WITHOUT the device lock held, from vCPU threads */
+	void (*ost)(void *ctx, unsigned int slot, uint32_t event, uint32_t status);
+	/* Guest wrote EJECT on an eject_ok slot. Linux reads _STA right after
+	 * _EJ0 and warns "Eject incomplete" if ENABLED is still set, so the
+	 * VMM should remove the memory and call memhp_clear() before
+	 * returning. */
+	void (*eject)(void *ctx, unsigned int slot);
+	void (*first_read)(void *ctx, unsigned int slot);     /* first read of BASE/SIZE after a plug (timeline) */
+	/* Guest misuse, for a log line; slot is MEMHP_NONE when the access
+	 * concerned no slot. what names the access and its value. */
+	void (*refused)(void *ctx, unsigned int slot, const char *what);
+	void *ctx;
+};
+
+struct memhp {
+	pthread_mutex_t lock;
+	unsigned int nslots;
+	uint32_t sel;        /* selected slot, or >= nslots for none */
+	uint32_t ost_event;  /* last OST_EVENT written */
+	struct memhp_events ev;
+	struct memhp_slot slots[MEMHP_MAX_SLOTS];
+};
+
+extern const struct bus_ops memhp_ops; /* MEMHP_REGS_LEN bytes */
+
+/* -EINVAL if nslots > MEMHP_MAX_SLOTS. Nothing is selected. */
+int memhp_init(struct memhp *m, unsigned int nslots, struct memhp_events ev);
+/* Marks a slot present with insert pending (hot-add). -EINVAL bad slot,
+ * size 0 or a range that wraps, -EBUSY slot in use. */
+int memhp_plug(struct memhp *m, unsigned int slot, uint64_t base,
+	       uint64_t size, uint32_t pxm);
+/* Present without an event: coldplugged DIMMs the guest finds at boot
+ * (no first_read callback either). Errors as memhp_plug. */
+int memhp_coldplug(struct memhp *m, unsigned int slot, uint64_t base,
+		   uint64_t size, uint32_t pxm);
+/* Requests removal: REMOVE pending, eject_ok set. -EINVAL bad slot,
+ * -ENOENT empty slot, -EALREADY already requested. */
+int memhp_unplug_request(struct memhp *m, unsigned int slot);
+/* Cancels a pending removal (clears remove and eject_ok), e.g. after the
+ * guest reported a failed eject. -EINVAL bad slot or no removal pending,
+ * -ENOENT empty slot. */
+int memhp_unplug_cancel(struct memhp *m, unsigned int slot);
+/* Empties the slot (after the VMM handled an eject). -EINVAL bad slot,
+ * -ENOENT already empty. */
+int memhp_clear(struct memhp *m, unsigned int slot);
+/* Guest reset: pending events, eject_ok and the selection dropped; present
+ * DIMMs stay present and count as coldplugged (the guest finds them at
+ * boot). A removal the VMM requested is forgotten: request it again. */
+void memhp_reset(struct memhp *m);
+/* Copy of a slot's state under the lock (for queries). -EINVAL bad slot. */
+int memhp_get(struct memhp *m, unsigned int slot, struct memhp_slot *out);
+/* True while any slot has an insert or remove event the guest has not
+ * collected yet (its scan clears them). */
+bool memhp_pending(struct memhp *m);
+
+#endif

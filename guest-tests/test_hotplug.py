@@ -1,0 +1,167 @@
+"""Hot-add into a running Linux guest, checked from what the guest itself
+reports: the _OST event it sends through the controller, and its agent's
+lines (MemTotal, memory blocks, per-node totals, a pattern written and read
+back in every new block).
+
+One guest serves the module: 2 NUMA nodes, a DIMM coldplugged on node 1,
+then hot-adds of 128M and 256M, one through memplugctl, and a burst of
+DIMMs back to back. Each 128M costs ~20 s of emulated guest work here."""
+import os
+import subprocess
+import tempfile
+
+import pytest
+
+from memplug_vm import BUILD, GUEST_KERNEL, Memplug, require_kvm
+from qmp_client import QMP
+
+M = 1 << 20
+BOOT_TIMEOUT = 20 * 60
+HOTPLUG_TIMEOUT = 10 * 60
+BURST = 8 if not os.environ.get("MEMPLUG_SOAK") else 24
+CMDLINE = ("console=ttyS0 swiotlb=noforce memhp_default_state=online "
+           "memplug_agent.pattern=64")
+
+
+class Guest:
+    def __init__(self, vm, qmp, sock, ready_index, ready):
+        self.vm, self.qmp, self.sock = vm, qmp, sock
+        self.mark = ready_index + 1
+        self.memtotal = ready["memtotal_kb"]
+        self.blocks = ready["blocks"]
+        self.ready = ready
+
+    def node_lines(self, start, nodes=2):
+        """The per-node lines the agent prints right after the ready or
+        memory line at index start - 1, waited for."""
+        i = start
+        for _ in range(nodes):
+            i, _ = self.vm.wait_agent("node", 60, i)
+            i += 1
+        return {f["id"]: f for _, f in self.vm.agent_lines("node", start)[:nodes]}
+
+    def hot_add(self, dimm_id, size, node=0, via_ctl=False):
+        """Plugs a DIMM; returns (ost_event, memory_line_fields, index)."""
+        if via_ctl:
+            ctl = subprocess.run(
+                [str(BUILD / "memplugctl"), "-s", self.sock, "add",
+                 f"{size // M}M", "--id", dimm_id, "--node", str(node),
+                 "--wait", "--timeout", str(HOTPLUG_TIMEOUT)],
+                capture_output=True, text=True, timeout=HOTPLUG_TIMEOUT + 60)
+            assert ctl.returncode == 0, ctl.stdout + ctl.stderr
+            assert "guest accepted" in ctl.stdout
+            ost = None
+        else:
+            self.qmp.cmd("object-add", **{"qom-type": "memory-backend-ram",
+                                          "id": f"mem-{dimm_id}",
+                                          "size": size})
+            self.qmp.cmd("device_add", driver="pc-dimm", id=dimm_id,
+                         memdev=f"mem-{dimm_id}", node=node)
+            ost = self.qmp.wait_event(
+                "ACPI_DEVICE_OST", HOTPLUG_TIMEOUT,
+                lambda e: e["data"]["info"]["device"] == dimm_id)
+            assert ost, f"no _OST from the guest for {dimm_id}"
+        want = self.memtotal + size // 1024
+        i, mem = self.vm.wait_agent_where(
+            "memory", lambda f: f["memtotal_kb"] >= want, HOTPLUG_TIMEOUT,
+            self.mark)
+        self.memtotal = mem["memtotal_kb"]
+        self.mark = i + 1
+        return ost, mem, i
+
+
+@pytest.fixture(scope="module")
+def guest():
+    require_kvm()
+    assert GUEST_KERNEL.exists(), "build/guest/vmlinux is missing: make guest"
+    tmp = tempfile.mkdtemp(prefix="mp-hp-")
+    sock = os.path.join(tmp, "vm.sock")
+    vm = Memplug(["--kernel", str(GUEST_KERNEL), "--cpus", "1", "--memory",
+                  "256M,slots=32,maxmem=8G", "--numa", "nodes=2",
+                  "--dimm", "id=cold0,size=128M,node=1",
+                  "--control", sock, "--cmdline", CMDLINE], "hotplug")
+    try:
+        i, ready = vm.wait_agent("ready", BOOT_TIMEOUT)
+        q = QMP(sock)
+        yield Guest(vm, q, sock, i, ready)
+        q.close()
+    finally:
+        vm.stop()
+
+
+def test_coldplugged_dimm_is_online_at_ready(guest):
+    # Two 128M blocks of boot RAM and the coldplugged DIMM's one.
+    assert guest.ready["blocks"] == 3
+    assert guest.ready["online_blocks"] == 3
+    nodes = guest.node_lines(guest.mark)
+    assert set(nodes) == {0, 1}
+    # Node 1 has its half of boot RAM (128M) and the 128M DIMM.
+    assert nodes[1]["blocks"] == 2 and nodes[1]["online_blocks"] == 2
+    dimms = guest.qmp.cmd("query-memory-devices")
+    assert [(d["data"]["id"], d["data"]["hotplugged"]) for d in dimms] == \
+        [("cold0", False)]
+
+
+def test_hot_add_128m_is_accepted_online_and_usable(guest):
+    before_blocks = guest.blocks
+    ost, mem, i = guest.hot_add("d128", 128 * M)
+    assert ost["data"]["info"] == {"device": "d128", "slot": "1",
+                                   "slot-type": "DIMM", "source": 1,
+                                   "status": 0}
+    assert mem["blocks"] == before_blocks + 1
+    assert mem["online_blocks"] == mem["blocks"]
+    guest.blocks = mem["blocks"]
+    # The agent wrote and read back a pattern in the new block.
+    pats = guest.vm.agent_lines("pattern", 0)
+    assert pats, "no pattern line from the agent"
+    start, fields = pats[-1]
+    assert fields["pages"] == 32768 and fields["checked"] > 0
+    assert fields["bad"] == 0
+    dimm = [d for d in guest.qmp.cmd("x-memplug-query-dimms")
+            if d["id"] == "d128"][0]
+    assert dimm["state"] == "present"
+    assert dimm["ost"] == {"source": 1, "status": 0, "name": "success"}
+
+
+def test_hot_add_256m_on_node_1_lands_on_node_1(guest):
+    nodes_before = guest.node_lines(guest.mark)
+    ost, mem, i = guest.hot_add("d256", 256 * M, node=1)
+    assert ost["data"]["info"]["status"] == 0
+    nodes = guest.node_lines(i + 1)
+    assert nodes[1]["memtotal_kb"] - nodes_before[1]["memtotal_kb"] == \
+        256 * 1024
+    assert nodes[0]["memtotal_kb"] == nodes_before[0]["memtotal_kb"]
+    guest.blocks = mem["blocks"]
+
+
+def test_memplugctl_add_waits_for_the_guest(guest):
+    guest.hot_add("dctl", 128 * M, via_ctl=True)
+    out = subprocess.run([str(BUILD / "memplugctl"), "-s", guest.sock, "list"],
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0
+    row = [line for line in out.stdout.splitlines() if line.startswith("dctl")]
+    assert row and "present" in row[0] and "success" in row[0]
+
+
+def test_dimms_back_to_back_all_acknowledged(guest):
+    ids = [f"b{i}" for i in range(BURST)]
+    for i in ids:
+        guest.qmp.cmd("object-add", **{"qom-type": "memory-backend-ram",
+                                       "id": f"mem-{i}", "size": 128 * M})
+    for i in ids:
+        guest.qmp.cmd("device_add", driver="pc-dimm", id=i, memdev=f"mem-{i}")
+    for i in ids:
+        ev = guest.qmp.wait_event(
+            "ACPI_DEVICE_OST", HOTPLUG_TIMEOUT,
+            lambda e, i=i: e["data"]["info"]["device"] == i)
+        assert ev and ev["data"]["info"]["status"] == 0, i
+    want = guest.memtotal + BURST * 128 * 1024
+    guest.vm.wait_agent_where("memory", lambda f: f["memtotal_kb"] == want,
+                              HOTPLUG_TIMEOUT, guest.mark)
+    listed = {d["id"]: d for d in guest.qmp.cmd("x-memplug-query-dimms")}
+    for i in ids:
+        assert listed[i]["state"] == "present"
+    # Each DIMM's timeline reaches the guest's answer.
+    timeline = {t["device"]: t for t in guest.qmp.cmd("x-memplug-timeline")}
+    for i in ids:
+        assert timeline[i]["ost-us"] is not None

@@ -1,0 +1,44 @@
+"""Hot-add into a guest that onlines new memory as ZONE_MOVABLE
+(memhp_default_state=online_movable): the agent counts it in movable_kb."""
+import os
+import tempfile
+
+import pytest
+
+from memplug_vm import GUEST_KERNEL, Memplug, require_kvm
+from qmp_client import QMP
+
+M = 1 << 20
+
+
+@pytest.fixture(scope="module")
+def guest():
+    require_kvm()
+    assert GUEST_KERNEL.exists(), "build/guest/vmlinux is missing: make guest"
+    sock = os.path.join(tempfile.mkdtemp(prefix="mp-mv-"), "vm.sock")
+    vm = Memplug(["--kernel", str(GUEST_KERNEL), "--memory",
+                  "256M,slots=4,maxmem=1G", "--control", sock, "--cmdline",
+                  "console=ttyS0 swiotlb=noforce "
+                  "memhp_default_state=online_movable"], "hotplug-movable")
+    try:
+        i, ready = vm.wait_agent("ready", 20 * 60)
+        q = QMP(sock)
+        yield vm, q, i, ready
+        q.close()
+    finally:
+        vm.stop()
+
+
+def test_hot_added_memory_is_movable(guest):
+    vm, q, i, ready = guest
+    assert ready["acpi"] == 1
+    q.cmd("object-add", **{"qom-type": "memory-backend-memfd", "id": "m1",
+                           "size": 128 * M})
+    q.cmd("device_add", driver="pc-dimm", id="d1", memdev="m1")
+    ost = q.wait_event("ACPI_DEVICE_OST", 600)
+    assert ost and ost["data"]["info"]["status"] == 0
+    _, mem = vm.wait_agent_where(
+        "memory", lambda f: f["movable_kb"] > 0, 600, i + 1)
+    assert mem["movable_kb"] == 128 * 1024
+    assert mem["memtotal_kb"] == ready["memtotal_kb"] + 128 * 1024
+    assert mem["online_blocks"] == ready["online_blocks"] + 1

@@ -1,0 +1,222 @@
+"""The control socket (QMP) against a tiny guest that never answers: what
+memplug itself does with each request, every refusal, and that a refused
+request changes nothing. The guest side of hot-add is in guest-tests/."""
+import json
+import os
+import stat
+
+import pytest
+
+from memplug_vm import GUESTS, Memplug, require_kvm
+from qmp_client import QMP, QMPError
+
+M = 1 << 20
+G = 1 << 30
+
+
+@pytest.fixture(scope="module")
+def vm(tmp_path_factory):
+    require_kvm()
+    sock = tmp_path_factory.mktemp("qmp") / "vm.sock"
+    with Memplug(["--kernel", str(GUESTS / "idle.elf"), "--memory",
+                  "256M,slots=4,maxmem=1280M", "--numa", "nodes=2",
+                  "--control", str(sock)], "qmp") as p:
+        assert p.console.wait_for("^idle$", 60) is not None, p.stderr.text()
+        q = QMP(sock)
+        yield p, q, sock
+        q.close()
+
+
+def devices(q):
+    return q.cmd("query-memory-devices")
+
+
+def refused(q, name, fragment, **args):
+    """Runs a command that must fail with fragment in its message and leave
+    the DIMM table as it was."""
+    before = devices(q)
+    r = q.execute(name, **args)
+    assert "error" in r, r
+    assert r["error"]["class"] == "GenericError"
+    assert fragment in r["error"]["desc"], r["error"]["desc"]
+    assert devices(q) == before
+    return r["error"]["desc"]
+
+
+def test_socket_is_private(vm):
+    _, _, sock = vm
+    assert stat.S_IMODE(os.stat(sock).st_mode) == 0o600
+
+
+def test_greeting_and_negotiation(vm):
+    _, q, sock = vm
+    assert q.greeting["QMP"]["version"]["package"].startswith("memplug")
+    q2 = QMP(sock, negotiate=False)
+    r = q2.execute("query-status")
+    assert "Expecting capabilities negotiation" in r["error"]["desc"]
+    assert q2.execute("qmp_capabilities") == {"return": {}}
+    assert q2.cmd("query-status")["running"] is True
+    q2.close()
+
+
+def test_query_commands_lists_the_subset(vm):
+    _, q, _ = vm
+    names = {c["name"] for c in q.cmd("query-commands")}
+    for n in ("qmp_capabilities", "query-version", "object-add", "object-del",
+              "device_add", "device_del", "query-memory-devices",
+              "query-acpi-ospm-status", "query-memory-size-summary",
+              "system_powerdown", "system_reset", "quit",
+              "x-memplug-timeline", "x-memplug-query-dimms"):
+        assert n in names
+
+
+def test_id_is_echoed(vm):
+    _, q, _ = vm
+    q.send_raw(b'{"execute": "query-status", "id": "abc"}\n')
+    assert q.reply()["id"] == "abc"
+
+
+def test_hot_add_plugs_dimm_and_raises_sci(vm):
+    _, q, _ = vm
+    q.cmd("object-add", **{"qom-type": "memory-backend-ram", "id": "m1",
+                           "size": 128 * M})
+    q.cmd("device_add", driver="pc-dimm", id="d1", memdev="m1", node=1)
+    devs = devices(q)
+    assert devs == [{"type": "dimm", "data": {
+        "id": "d1", "slot": 0, "addr": 4 * G, "size": 128 * M, "node": 1,
+        "memdev": "/objects/m1", "hotplugged": True, "hotpluggable": True}}]
+    dimm = q.cmd("x-memplug-query-dimms")[0]
+    # This guest never runs the scan: the DIMM waits for its _OST.
+    assert dimm["state"] == "inserting" and dimm["ost"] is None
+    t = q.cmd("x-memplug-timeline")[0]
+    assert t["device"] == "d1"
+    assert 0 <= t["slot-installed-us"] <= t["sci-raised-us"]
+    assert t["ost-us"] is None
+    s = q.cmd("query-memory-size-summary")
+    assert s == {"base-memory": 256 * M, "plugged-memory": 128 * M}
+    ospm = q.cmd("query-acpi-ospm-status")
+    assert ospm[0]["device"] == "d1" and ospm[0]["slot-type"] == "DIMM"
+
+
+def test_size_as_string_and_memfd(vm):
+    _, q, _ = vm
+    q.cmd("object-add", **{"qom-type": "memory-backend-memfd", "id": "mfd",
+                           "size": "128M"})
+    q.cmd("object-del", id="mfd")
+
+
+@pytest.mark.parametrize("args,fragment", [
+    ({"qom-type": "memory-backend-ram", "id": "z0", "size": 0},
+     "is not a positive multiple of the page size"),
+    ({"qom-type": "memory-backend-ram", "id": "z1", "size": -1},
+     "expected: a non-negative integer"),
+    ({"qom-type": "memory-backend-ram", "id": "z2", "size": "lots"},
+     "is not a size"),
+    ({"qom-type": "memory-backend-epc", "id": "z3", "size": 128 * M},
+     "qom-type 'memory-backend-epc' is not supported"),
+    ({"qom-type": "memory-backend-ram", "id": "9bad", "size": 128 * M},
+     "is not valid"),
+    ({"qom-type": "memory-backend-ram", "id": "z4", "size": 128 * M,
+      "colour": "red"}, "Parameter 'colour' is unexpected"),
+    ({"qom-type": "memory-backend-file", "id": "z5", "size": 128 * M},
+     "needs mem-path"),
+    ({"qom-type": "memory-backend-ram", "id": "z6"}, "'size' is missing"),
+], ids=["zero", "negative", "unparsable", "unknown-type", "bad-id",
+        "unknown-arg", "file-no-path", "no-size"])
+def test_object_add_refusals(vm, args, fragment):
+    _, q, _ = vm
+    refused(q, "object-add", fragment, **args)
+
+
+def test_device_add_refusals(vm):
+    _, q, _ = vm
+    q.cmd("object-add", **{"qom-type": "memory-backend-ram", "id": "odd",
+                           "size": 100 * M})
+    q.cmd("object-add", **{"qom-type": "memory-backend-ram", "id": "big",
+                           "size": 2 * G})
+    q.cmd("object-add", **{"qom-type": "memory-backend-ram", "id": "ok1",
+                           "size": 128 * M})
+    msg = refused(q, "device_add", "DIMM size 100M is not a multiple of "
+                  "the 128M block size", driver="pc-dimm", id="x1",
+                  memdev="odd")
+    assert msg.startswith("DIMM size")
+    refused(q, "device_add", "DIMM size 2G is larger than the 896M left "
+            "under maxmem=1280M", driver="pc-dimm", id="x2", memdev="big")
+    refused(q, "device_add", "node 2 does not exist: the guest has 2 nodes",
+            driver="pc-dimm", id="x3", memdev="ok1", node=2)
+    refused(q, "device_add", "no backend with id \"nope\"", driver="pc-dimm",
+            id="x4", memdev="nope")
+    refused(q, "device_add", "backend m1 is already used by DIMM d1",
+            driver="pc-dimm", id="x5", memdev="m1")
+    refused(q, "device_add", "a DIMM with id \"d1\" already exists",
+            driver="pc-dimm", id="d1", memdev="ok1")
+    refused(q, "device_add", "driver 'virtio-mem-pci' is not supported",
+            driver="virtio-mem-pci", id="x6", memdev="ok1")
+    refused(q, "device_add", "Invalid parameter type for 'node'",
+            driver="pc-dimm", id="x7", memdev="ok1", node="one")
+    refused(q, "device_add", "slot 0 is in use by DIMM d1", driver="pc-dimm",
+            id="x8", memdev="ok1", slot=0)
+    refused(q, "device_add", "'id' is missing", driver="pc-dimm",
+            memdev="ok1")
+    refused(q, "object-del", "backend m1 is in use by DIMM d1", id="m1")
+    refused(q, "object-add", "a backend with id \"ok1\" already exists",
+            **{"qom-type": "memory-backend-ram", "id": "ok1", "size": 128 * M})
+    refused(q, "device_del", "Device 'ghost' not found", id="ghost")
+    # After all that, a valid request still works.
+    q.cmd("device_add", driver="pc-dimm", id="d2", memdev="ok1")
+    assert [d["data"]["id"] for d in devices(q)] == ["d1", "d2"]
+    assert devices(q)[1]["data"]["addr"] == 4 * G + 128 * M
+    q.cmd("object-del", id="odd")
+    q.cmd("object-del", id="big")
+
+
+def test_protocol_garbage(vm):
+    _, q, _ = vm
+    before = devices(q)
+    q.send_raw(b'{"execute": "device_add", "arguments": {\n')
+    assert "JSON parse error" in q.reply()["error"]["desc"]
+    q.send_raw(b'[1, 2, 3]\n')
+    assert "expected an object" in q.reply()["error"]["desc"]
+    q.send_raw(b'{"execute": "device_add", "arguments": [1]}\n')
+    assert "\"arguments\" must be an object" in q.reply()["error"]["desc"]
+    q.send_raw(b'{"execute": "frobnicate"}\n')
+    assert "The command frobnicate has not been found" in \
+        q.reply()["error"]["desc"]
+    q.send_raw(b'{"execute": "query-status", "arguments": {"x": "' +
+               b"y" * 70000 + b'"}}\n')
+    assert "longer than the limit" in q.reply()["error"]["desc"]
+    assert devices(q) == before
+
+
+def test_client_disconnect_mid_command(vm):
+    _, q, sock = vm
+    before = devices(q)
+    q.cmd("object-add", **{"qom-type": "memory-backend-ram", "id": "half",
+                           "size": 128 * M})
+    q2 = QMP(sock)
+    q2.send_raw(b'{"execute": "device_add", "arguments": {"driver": '
+                b'"pc-dimm", "id": "dh", "memdev": "ha')
+    q2.close()
+    assert devices(q) == before
+    q.cmd("object-del", id="half")
+
+
+def test_slots_run_out(vm):
+    _, q, _ = vm
+    n = len(devices(q))
+    for i in range(4 - n):
+        q.cmd("object-add", **{"qom-type": "memory-backend-ram",
+                               "id": f"f{i}", "size": 128 * M})
+        q.cmd("device_add", driver="pc-dimm", id=f"fd{i}", memdev=f"f{i}")
+    q.cmd("object-add", **{"qom-type": "memory-backend-ram", "id": "last",
+                           "size": 128 * M})
+    refused(q, "device_add", "no free DIMM slot (all 4 in use)",
+            driver="pc-dimm", id="dl", memdev="last")
+
+
+def test_quit_sends_shutdown_and_exits_0(vm):
+    p, q, _ = vm
+    assert q.cmd("quit") == {}
+    ev = q.wait_event("SHUTDOWN", 30)
+    assert ev and ev["data"]["reason"] == "host-qmp-quit"
+    assert p.wait_exit(30) == 0

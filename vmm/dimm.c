@@ -1,0 +1,379 @@
+#include "vmm/dimm.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23 /* Linux 5.14 */
+#endif
+
+void dimms_init(struct dimms *d, const struct memmap *map, unsigned int nodes,
+		uint64_t block)
+{
+	memset(d, 0, sizeof(*d));
+	d->map = map;
+	d->nodes = nodes ? nodes : 1;
+	d->block = block;
+	for (int i = 0; i < DIMM_MAX_BACKENDS; i++) {
+		d->backends[i].fd = -1;
+		d->backends[i].dimm = -1;
+	}
+}
+
+const char *backend_kind_name(enum backend_kind k)
+{
+	switch (k) {
+	case BACKEND_RAM: return "ram";
+	case BACKEND_MEMFD: return "memfd";
+	default: return "file";
+	}
+}
+
+const char *dimm_state_name(enum dimm_state s)
+{
+	switch (s) {
+	case DIMM_INSERTING: return "inserting";
+	case DIMM_PRESENT: return "present";
+	case DIMM_REMOVING: return "removing";
+	default: return "empty";
+	}
+}
+
+/* Ids as QEMU takes them: a letter, then letters, digits, '-', '.', '_'. */
+static int check_id(const char *what, const char *id, char *err, size_t errlen)
+{
+	size_t n = id ? strlen(id) : 0;
+
+	if (!n || n >= DIMM_ID_MAX) {
+		snprintf(err, errlen, "%s id must be 1 to %d characters", what,
+			 DIMM_ID_MAX - 1);
+		return -EINVAL;
+	}
+	if (!((id[0] >= 'a' && id[0] <= 'z') || (id[0] >= 'A' && id[0] <= 'Z')))
+		goto bad;
+	for (size_t i = 1; i < n; i++) {
+		char c = id[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		      (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_'))
+			goto bad;
+	}
+	return 0;
+bad:
+	snprintf(err, errlen, "%s id \"%s\" is not valid: it must start with a "
+		 "letter and hold only letters, digits, '-', '.' and '_'",
+		 what, id);
+	return -EINVAL;
+}
+
+struct backend *backend_find(struct dimms *d, const char *id)
+{
+	for (int i = 0; i < DIMM_MAX_BACKENDS; i++)
+		if (d->backends[i].used && !strcmp(d->backends[i].id, id))
+			return &d->backends[i];
+	return NULL;
+}
+
+static void backend_release(struct backend *b)
+{
+	if (b->hva)
+		munmap(b->hva, b->size);
+	if (b->fd >= 0)
+		close(b->fd);
+	free(b->mem_path);
+	memset(b, 0, sizeof(*b));
+	b->fd = -1;
+	b->dimm = -1;
+}
+
+/* A file or a hugetlbfs directory: in a directory, an unlinked file of
+ * our own so nothing is left behind. */
+static int open_backing_file(const char *path, uint64_t size, char *err,
+			     size_t errlen)
+{
+	struct stat st;
+	int fd;
+
+	if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+		char tmpl[4096];
+
+		snprintf(tmpl, sizeof(tmpl), "%s/memplug-XXXXXX", path);
+		fd = mkostemp(tmpl, O_CLOEXEC);
+		if (fd >= 0)
+			unlink(tmpl);
+	} else {
+		fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	}
+	if (fd < 0) {
+		int e = errno;
+
+		snprintf(err, errlen, "cannot open mem-path %s: %s", path,
+			 strerror(e));
+		return -e;
+	}
+	if (fstat(fd, &st) == 0 && (uint64_t)st.st_size < size &&
+	    ftruncate(fd, (off_t)size) < 0) {
+		int e = errno;
+
+		snprintf(err, errlen, "cannot size mem-path %s to %" PRIu64
+			 " bytes: %s", path, size, strerror(e));
+		close(fd);
+		return -e;
+	}
+	return fd;
+}
+
+int backend_add(struct dimms *d, const struct backend_args *a, char *err,
+		size_t errlen)
+{
+	struct backend *b = NULL;
+	char sz[32];
+	int flags, r;
+
+	if ((r = check_id("backend", a->id, err, errlen)) < 0)
+		return r;
+	if (backend_find(d, a->id)) {
+		snprintf(err, errlen, "a backend with id \"%s\" already exists",
+			 a->id);
+		return -EEXIST;
+	}
+	if (!a->size || a->size % (uint64_t)sysconf(_SC_PAGESIZE)) {
+		snprintf(err, errlen, "backend size %s is not a positive multiple "
+			 "of the page size",
+			 memmap_fmt_size(a->size, sz, sizeof(sz)));
+		return -EINVAL;
+	}
+	if (a->kind == BACKEND_FILE && (!a->mem_path || !*a->mem_path)) {
+		snprintf(err, errlen, "memory-backend-file needs mem-path");
+		return -EINVAL;
+	}
+	for (int i = 0; i < DIMM_MAX_BACKENDS && !b; i++)
+		if (!d->backends[i].used)
+			b = &d->backends[i];
+	if (!b) {
+		snprintf(err, errlen, "too many backends (%d)", DIMM_MAX_BACKENDS);
+		return -ENOSPC;
+	}
+	b->kind = a->kind;
+	b->size = a->size;
+	b->share = a->share;
+	b->prealloc = a->prealloc;
+	if (a->kind == BACKEND_MEMFD) {
+		b->fd = memfd_create(a->id, MFD_CLOEXEC);
+		if (b->fd < 0 || ftruncate(b->fd, (off_t)a->size) < 0) {
+			r = -errno;
+			snprintf(err, errlen, "cannot create a memfd of %s: %s",
+				 memmap_fmt_size(a->size, sz, sizeof(sz)),
+				 strerror(errno));
+			goto fail;
+		}
+	} else if (a->kind == BACKEND_FILE) {
+		b->fd = open_backing_file(a->mem_path, a->size, err, errlen);
+		if (b->fd < 0) {
+			r = b->fd;
+			b->fd = -1;
+			goto fail;
+		}
+		b->mem_path = strdup(a->mem_path);
+	}
+	flags = (a->share ? MAP_SHARED : MAP_PRIVATE) | MAP_NORESERVE;
+	if (b->fd < 0)
+		flags |= MAP_ANONYMOUS;
+	b->hva = mmap(NULL, a->size, PROT_READ | PROT_WRITE, flags, b->fd, 0);
+	if (b->hva == MAP_FAILED) {
+		b->hva = NULL;
+		r = -errno;
+		snprintf(err, errlen, "cannot map %s for backend %s: %s",
+			 memmap_fmt_size(a->size, sz, sizeof(sz)), a->id,
+			 strerror(errno));
+		goto fail;
+	}
+	/* Huge pages where the host has them: fewer faults and TLB misses. */
+	madvise(b->hva, a->size, MADV_HUGEPAGE);
+	/* Populate now, so an empty hugepage pool or a memory limit is this
+	 * request's error and never a SIGBUS while the guest runs. */
+	if (a->prealloc && madvise(b->hva, a->size, MADV_POPULATE_WRITE) < 0) {
+		r = -errno;
+		snprintf(err, errlen, "cannot preallocate %s for backend %s: %s",
+			 memmap_fmt_size(a->size, sz, sizeof(sz)), a->id,
+			 strerror(errno));
+		goto fail;
+	}
+	snprintf(b->id, sizeof(b->id), "%s", a->id);
+	b->used = true;
+	b->dimm = -1;
+	return 0;
+fail:
+	backend_release(b);
+	return r;
+}
+
+int backend_del(struct dimms *d, const char *id, char *err, size_t errlen)
+{
+	struct backend *b = backend_find(d, id);
+
+	if (!b) {
+		snprintf(err, errlen, "no backend with id \"%s\"", id);
+		return -ENOENT;
+	}
+	if (b->dimm >= 0) {
+		snprintf(err, errlen, "backend %s is in use by DIMM %s; remove the "
+			 "DIMM first", id, d->slots[b->dimm].id);
+		return -EBUSY;
+	}
+	backend_release(b);
+	return 0;
+}
+
+void dimms_free(struct dimms *d)
+{
+	for (int i = 0; i < DIMM_MAX_BACKENDS; i++)
+		if (d->backends[i].used)
+			backend_release(&d->backends[i]);
+}
+
+int dimm_find(const struct dimms *d, const char *id)
+{
+	for (unsigned int i = 0; i < d->map->slots; i++)
+		if (d->slots[i].state != DIMM_EMPTY && !strcmp(d->slots[i].id, id))
+			return (int)i;
+	return -1;
+}
+
+static bool range_free(const struct dimms *d, uint64_t addr, uint64_t size)
+{
+	for (unsigned int i = 0; i < d->map->slots; i++) {
+		const struct dimm *m = &d->slots[i];
+
+		if (m->state != DIMM_EMPTY && addr < m->addr + m->size &&
+		    m->addr < addr + size)
+			return false;
+	}
+	return true;
+}
+
+int dimm_check(struct dimms *d, const struct dimm_args *a, uint64_t *addr,
+	       char *err, size_t errlen)
+{
+	const struct memmap *m = d->map;
+	uint64_t used = 0, size, end = m->hp_base + m->hp_size;
+	struct backend *b;
+	char s1[32], s2[32], s3[32];
+	int slot = -1, r;
+
+	if (!m->slots) {
+		snprintf(err, errlen, "memory hotplug is off: start memplug with "
+			 "--memory SIZE,slots=N,maxmem=SIZE");
+		return -ENODEV;
+	}
+	if ((r = check_id("DIMM", a->id, err, errlen)) < 0)
+		return r;
+	if (dimm_find(d, a->id) >= 0) {
+		snprintf(err, errlen, "a DIMM with id \"%s\" already exists", a->id);
+		return -EEXIST;
+	}
+	if (!a->memdev || !(b = backend_find(d, a->memdev))) {
+		snprintf(err, errlen, "no backend with id \"%s\" (create it with "
+			 "object-add first)", a->memdev ? a->memdev : "");
+		return -ENOENT;
+	}
+	if (b->dimm >= 0) {
+		snprintf(err, errlen, "backend %s is already used by DIMM %s",
+			 b->id, d->slots[b->dimm].id);
+		return -EBUSY;
+	}
+	if (a->node >= d->nodes) {
+		snprintf(err, errlen, "node %u does not exist: the guest has %u "
+			 "node%s (0-%u)", a->node, d->nodes,
+			 d->nodes == 1 ? "" : "s", d->nodes - 1);
+		return -EINVAL;
+	}
+	size = b->size;
+	if (size % d->block) {
+		snprintf(err, errlen, "DIMM size %s is not a multiple of the %s "
+			 "block size", memmap_fmt_size(size, s1, sizeof(s1)),
+			 memmap_fmt_size(d->block, s2, sizeof(s2)));
+		return -EINVAL;
+	}
+	for (unsigned int i = 0; i < m->slots; i++)
+		if (d->slots[i].state != DIMM_EMPTY)
+			used += d->slots[i].size;
+	if (size > m->hp_size - used) {
+		snprintf(err, errlen, "DIMM size %s is larger than the %s left "
+			 "under maxmem=%s", memmap_fmt_size(size, s1, sizeof(s1)),
+			 memmap_fmt_size(m->hp_size - used, s2, sizeof(s2)),
+			 memmap_fmt_size(m->maxmem, s3, sizeof(s3)));
+		return -ENOSPC;
+	}
+	if (a->slot >= 0) {
+		if ((unsigned int)a->slot >= m->slots) {
+			snprintf(err, errlen, "slot %d does not exist (slots 0-%u)",
+				 a->slot, m->slots - 1);
+			return -EINVAL;
+		}
+		if (d->slots[a->slot].state != DIMM_EMPTY) {
+			snprintf(err, errlen, "slot %d is in use by DIMM %s",
+				 a->slot, d->slots[a->slot].id);
+			return -EBUSY;
+		}
+		slot = a->slot;
+	} else {
+		for (unsigned int i = 0; i < m->slots && slot < 0; i++)
+			if (d->slots[i].state == DIMM_EMPTY)
+				slot = (int)i;
+		if (slot < 0) {
+			snprintf(err, errlen, "no free DIMM slot (all %u in use)",
+				 m->slots);
+			return -ENOSPC;
+		}
+	}
+	if (a->addr) {
+		if (a->addr % d->block || a->addr < m->hp_base ||
+		    a->addr > end - size || !range_free(d, a->addr, size)) {
+			snprintf(err, errlen, "addr 0x%" PRIx64 " is not a free, "
+				 "%s-aligned range of the hotplug window "
+				 "0x%" PRIx64 "-0x%" PRIx64, a->addr,
+				 memmap_fmt_size(d->block, s1, sizeof(s1)),
+				 m->hp_base, end);
+			return -EINVAL;
+		}
+		*addr = a->addr;
+		return slot;
+	}
+	/* First fit; the window is as large as maxmem - memory, so a DIMM
+	 * that fits the room left can fail only through fragmentation. */
+	for (uint64_t at = m->hp_base; at + size <= end; at += d->block) {
+		if (range_free(d, at, size)) {
+			*addr = at;
+			return slot;
+		}
+	}
+	snprintf(err, errlen, "no free range of %s in the hotplug window "
+		 "(fragmented by removed DIMMs)",
+		 memmap_fmt_size(size, s1, sizeof(s1)));
+	return -ENOSPC;
+}
+
+void dimm_commit(struct dimms *d, int slot, const struct dimm_args *a,
+		 uint64_t addr, bool hotplugged)
+{
+	struct dimm *m = &d->slots[slot];
+	struct backend *b = backend_find(d, a->memdev);
+
+	memset(m, 0, sizeof(*m));
+	snprintf(m->id, sizeof(m->id), "%s", a->id);
+	m->backend = (int)(b - d->backends);
+	m->addr = addr;
+	m->size = b->size;
+	m->node = a->node;
+	m->hotplugged = hotplugged;
+	m->state = hotplugged ? DIMM_INSERTING : DIMM_PRESENT;
+	b->dimm = slot;
+}

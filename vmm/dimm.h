@@ -1,0 +1,100 @@
+/* Memory backends and DIMMs: what the control socket creates and the guest
+ * sees as PNP0C80 devices. This module keeps the table, checks every
+ * request against the rules before anything changes, places DIMMs in the
+ * hotplug window and owns the host mappings. It does not touch KVM; the
+ * VMM installs the memory slots. */
+#ifndef MEMPLUG_VMM_DIMM_H
+#define MEMPLUG_VMM_DIMM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "vmm/memmap.h"
+
+#define DIMM_ID_MAX 64
+#define DIMM_MAX_BACKENDS MEMMAP_MAX_SLOTS
+
+enum backend_kind { BACKEND_RAM, BACKEND_MEMFD, BACKEND_FILE };
+
+struct backend {
+	bool used;            /* this table entry holds a backend */
+	char id[DIMM_ID_MAX];
+	enum backend_kind kind;
+	uint64_t size;
+	bool share, prealloc;
+	char *mem_path;       /* file backend only */
+	int fd;               /* memfd or file, -1 for anonymous */
+	uint8_t *hva;
+	int dimm;             /* slot of the DIMM using it, -1 if none */
+};
+
+enum dimm_state { DIMM_EMPTY, DIMM_INSERTING, DIMM_PRESENT, DIMM_REMOVING };
+
+/* Monotonic nanoseconds of each hot-add step; 0 = not reached. */
+struct dimm_timeline {
+	uint64_t request, memslot, sci, guest_read, ost;
+};
+
+struct dimm {
+	enum dimm_state state;
+	char id[DIMM_ID_MAX];
+	int backend;
+	uint64_t addr, size;
+	unsigned int node;
+	bool hotplugged;
+	bool has_ost;
+	uint32_t ost_source, ost_status;
+	struct dimm_timeline t;
+};
+
+struct backend_args {
+	enum backend_kind kind;
+	const char *id;
+	uint64_t size;
+	bool share, prealloc;
+	const char *mem_path;
+};
+
+struct dimm_args {
+	const char *id, *memdev;
+	unsigned int node;
+	int slot;         /* -1: first free */
+	uint64_t addr;    /* 0: first free range */
+};
+
+struct dimms {
+	const struct memmap *map;
+	unsigned int nodes;
+	uint64_t block; /* guest memory block size */
+	struct backend backends[DIMM_MAX_BACKENDS];
+	struct dimm slots[MEMMAP_MAX_SLOTS];
+};
+
+void dimms_init(struct dimms *d, const struct memmap *map, unsigned int nodes,
+		uint64_t block);
+/* Frees every backend (memplug exits). */
+void dimms_free(struct dimms *d);
+
+/* Creates and maps a backend. Returns 0 or -errno with a message in err
+ * that names the rule; nothing is left behind on failure. */
+int backend_add(struct dimms *d, const struct backend_args *a, char *err,
+		size_t errlen);
+int backend_del(struct dimms *d, const char *id, char *err, size_t errlen);
+struct backend *backend_find(struct dimms *d, const char *id);
+
+/* Checks a DIMM request and picks its slot and address, changing nothing.
+ * Returns the slot, or -errno with a message in err. */
+int dimm_check(struct dimms *d, const struct dimm_args *a, uint64_t *addr,
+	       char *err, size_t errlen);
+/* Records a checked DIMM in its slot (state INSERTING if hotplugged,
+ * PRESENT otherwise). */
+void dimm_commit(struct dimms *d, int slot, const struct dimm_args *a,
+		 uint64_t addr, bool hotplugged);
+/* Slot of the DIMM with this id, or -1. */
+int dimm_find(const struct dimms *d, const char *id);
+
+const char *backend_kind_name(enum backend_kind k);
+const char *dimm_state_name(enum dimm_state s);
+
+#endif

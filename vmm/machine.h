@@ -1,0 +1,55 @@
+/* The machine as memplug's user sees it: configuration, DIMMs and their
+ * backends, the control socket, and the VM of the current boot. It
+ * outlives guest resets (DIMMs stay plugged, clients stay connected) and
+ * carries out the control commands. */
+#ifndef MEMPLUG_VMM_MACHINE_H
+#define MEMPLUG_VMM_MACHINE_H
+
+#include <jansson.h>
+#include <pthread.h>
+#include <stdbool.h>
+
+#include "vmm/config.h"
+#include "vmm/dimm.h"
+#include "vmm/loop.h"
+#include "vmm/memmap.h"
+#include "vmm/qmp.h"
+#include "vmm/vm.h"
+
+struct machine_event {
+	struct machine_event *next;
+	const char *name;
+	json_t *data;
+};
+
+struct machine {
+	const struct config *cfg;
+	struct memmap map;
+	int kvm_fd;
+	struct loop loop;
+	struct qmp_server qmp;
+	bool have_qmp;
+	/* Guards dimms, the event queue and vm (taken by vCPU threads in the
+	 * controller's callbacks and by the main thread). */
+	pthread_mutex_t lock;
+	struct dimms dimms;
+	struct vm vm;
+	bool vm_live;
+	/* Events raised on vCPU threads, sent by the main thread. */
+	struct machine_event *events, **events_tail;
+	int notify_fd;
+	struct watch notify_w, sig_w, stdin_w, vm_w;
+	bool stdin_open;
+	bool quit; /* a client asked for quit or a signal came */
+};
+
+/* Sets up everything that outlives a boot: the loop, coldplugged DIMMs
+ * (--dimm), the control socket. Returns 0 or -errno (message logged). */
+int machine_init(struct machine *m, const struct config *cfg,
+		 const struct memmap *map, int kvm_fd);
+/* Boots the guest, rebooting it as asked, until it powers off or memplug
+ * is told to stop. Returns the process exit status. */
+int machine_run(struct machine *m);
+void machine_fini(struct machine *m);
+
+#endif

@@ -1,0 +1,57 @@
+/* The control socket: a Unix socket (mode 0600) speaking the QMP wire
+ * protocol, so scripts written for QEMU drive memplug unchanged for the
+ * DIMM subset. Greeting, capabilities negotiation, one JSON object per
+ * line, {"return": ...} or {"error": {"class": "GenericError", ...}}, and
+ * events with timestamps to every negotiated client. JSON through jansson. */
+#ifndef MEMPLUG_VMM_QMP_H
+#define MEMPLUG_VMM_QMP_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "vmm/loop.h"
+
+#define QMP_MAX_CLIENTS 16
+#define QMP_LINE_MAX (64 * 1024)
+
+/* Runs a command: returns the "return" value (a new reference), or NULL
+ * with the error description in err. args is an object (maybe empty). */
+typedef json_t *(*qmp_handler)(void *ctx, json_t *args, char *err,
+			       size_t errlen);
+
+struct qmp_command {
+	const char *name;
+	qmp_handler fn;
+};
+
+struct qmp_server;
+
+struct qmp_client {
+	struct watch w;
+	struct qmp_server *s;
+	bool negotiated;
+	bool discarding; /* dropping the rest of an over-long line */
+	char buf[QMP_LINE_MAX];
+	size_t len;
+};
+
+struct qmp_server {
+	struct watch lw;
+	struct loop *loop;
+	char path[108];
+	const struct qmp_command *cmds;
+	size_t ncmds;
+	void *ctx;
+	struct qmp_client *clients[QMP_MAX_CLIENTS];
+};
+
+/* Listens on path. A stale socket nobody listens on is replaced; any other
+ * existing file is an error. Returns 0 or -errno (message logged). */
+int qmp_open(struct qmp_server *s, const char *path, struct loop *loop,
+	     const struct qmp_command *cmds, size_t ncmds, void *ctx);
+void qmp_close(struct qmp_server *s);
+/* Sends an event to every negotiated client. Takes the data reference. */
+void qmp_event(struct qmp_server *s, const char *name, json_t *data);
+
+#endif
