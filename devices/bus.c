@@ -64,7 +64,7 @@ bool bus_access(struct bus *b, uint64_t addr, uint8_t *data, unsigned int size,
 
 	if (!r || addr - r->base + size > r->len) {
 		if (b->debug)
-			log_debug("%s bus: unclaimed %s of %u bytes at 0x%" PRIx64,
+			log_info("%s bus: unclaimed %s of %u bytes at 0x%" PRIx64,
 				  b->name, is_write ? "write" : "read", size,
 				  addr);
 		if (!is_write)

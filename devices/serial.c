@@ -35,6 +35,7 @@ void serial_reset(struct serial *s)
 	s->msr = 0xb0; /* DCD, DSR, CTS */
 	s->thr_pending = 0;
 	s->rx_head = s->rx_len = 0;
+	s->irq_level = 0;
 	pthread_mutex_unlock(&s->lock);
 	irq_set(&s->irq, 0);
 }
@@ -62,12 +63,17 @@ static uint8_t serial_iir(const struct serial *s)
 }
 
 /* Called with the lock held. On a PC the UART's interrupt reaches the PIC
- * only when OUT2 is set; Linux relies on that while probing. */
+ * only when OUT2 is set; Linux relies on that while probing. The line is
+ * only touched when its level changes: each change is a KVM ioctl, and
+ * the console writes a byte per exit. */
 static void serial_update_irq(struct serial *s)
 {
 	int level = !(serial_iir(s) & IIR_NO_INT) && (s->mcr & MCR_OUT2);
 
-	irq_set(&s->irq, level);
+	if (level != s->irq_level) {
+		s->irq_level = level;
+		irq_set(&s->irq, level);
+	}
 }
 
 static void serial_rx_push(struct serial *s, uint8_t b)

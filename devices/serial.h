@@ -21,6 +21,7 @@ struct serial {
 	uint8_t ier, lcr, mcr, lsr, msr, scr, fcr;
 	uint8_t dll, dlm;
 	int thr_pending; /* THR-empty interrupt waiting to be read in IIR */
+	int irq_level;   /* last level given to the line */
 	uint8_t rx[SERIAL_RX_FIFO];
 	size_t rx_head, rx_len;
 };

@@ -195,3 +195,13 @@ def test_coldplugged_dimm_with_flat_guest():
                             "256M,slots=2,maxmem=1G", "--dimm",
                             "id=c0,size=128M,backend=memfd,prealloc=on"])
     assert (status, out) == (0, "hello\n"), err
+
+
+def test_debug_io_logs_unclaimed_ports():
+    require_kvm()
+    status, out, err = run(["--kernel", str(GUESTS / "pio.elf"),
+                            "--debug-io"])
+    assert status == 0
+    assert err.count("pio bus: unclaimed write of 1 bytes at 0x510") == 10000
+    status, out, err = run(["--kernel", str(GUESTS / "pio.elf")])
+    assert "unclaimed" not in err

@@ -7,7 +7,7 @@
 #include "tests/unit.h"
 
 struct line {
-	int level, changes;
+	int level, changes, calls;
 	unsigned int gsi;
 };
 
@@ -15,6 +15,7 @@ static void line_set(void *ctx, unsigned int gsi, int level)
 {
 	struct line *l = ctx;
 
+	l->calls++;
 	l->gsi = gsi;
 	if (l->level != level)
 		l->changes++;
@@ -130,6 +131,24 @@ static void serial_receive_and_loopback(void)
 	wr(&serial_ops, &s, 0, 1, 0x5a);
 	CHECK_EQ(rd(&serial_ops, &s, 0, 1), 0x5a);
 	CHECK_EQ(read(fds[0], (char[4]){ 0 }, 4), -1);
+	close(fds[0]);
+	close(fds[1]);
+}
+
+static void serial_touches_the_line_only_on_a_change(void)
+{
+	struct serial s;
+	struct line l = { 0 };
+	int fds[2];
+	char buf[256];
+
+	CHECK(pipe_serial(&s, &l, fds) == 0);
+	l.calls = 0;
+	wr(&serial_ops, &s, 4, 1, 0x08); /* OUT2, no interrupt enabled */
+	for (int i = 0; i < 100; i++)
+		wr(&serial_ops, &s, 0, 1, 'x');
+	CHECK_EQ(l.calls, 0);
+	CHECK_EQ(read(fds[0], buf, sizeof(buf)), 100);
 	close(fds[0]);
 	close(fds[1]);
 }
@@ -307,7 +326,8 @@ UNIT_MAIN(UNIT_CASE(serial_transmits_bytes),
 	  UNIT_CASE(serial_scratch_and_divisor),
 	  UNIT_CASE(serial_thr_interrupt_needs_out2),
 	  UNIT_CASE(serial_receive_and_loopback),
-	  UNIT_CASE(serial_fifo_overflow_drops), UNIT_CASE(pm_sci_en_always_set),
+	  UNIT_CASE(serial_fifo_overflow_drops),
+	  UNIT_CASE(serial_touches_the_line_only_on_a_change), UNIT_CASE(pm_sci_en_always_set),
 	  UNIT_CASE(pm_gpe_drives_sci_level), UNIT_CASE(pm_power_button),
 	  UNIT_CASE(pm_sleep_and_reset), UNIT_CASE(pm_timer_counts_at_3_58_mhz),
 	  UNIT_CASE(pm_garbage_writes_change_nothing_else), UNIT_CASE(kbd_reset))

@@ -79,6 +79,9 @@ int main(int argc, char **argv)
 	}
 	if (cfg.verbose)
 		log_level = cfg.verbose > 1 ? LOG_DEBUG : LOG_INFO;
+	/* --debug-io asks for the unclaimed-access lines, logged as info. */
+	if (cfg.debug_io && log_level < LOG_INFO)
+		log_level = LOG_INFO;
 	if (!kvm_path || !*kvm_path)
 		kvm_path = KVM_DEVICE_DEFAULT;
 	if (plan_memory(&cfg, &map) < 0)
