@@ -71,7 +71,7 @@ check: deps all guest
 	$(PYTHON) -m pytest -v tests guest-tests
 
 bench: deps all guest
-	$(PYTHON) bench/bench.py
+	$(PYTHON) bench/bench.py && $(PYTHON) bench/hotplug.py
 
 soak: deps all guest
 	MEMPLUG_SOAK=1 $(PYTHON) -m pytest -v guest-tests
