@@ -54,6 +54,9 @@ static void usage(FILE *f)
 "      Ask the guest to eject DIMM ID (device_del). --wait waits until it is\n"
 "      gone (DEVICE_DELETED), then deletes its memory backend; without\n"
 "      --wait the backend is kept.\n"
+"  remove ID --cancel\n"
+"      Withdraw a removal the guest has not carried out yet\n"
+"      (x-memplug-device-del-cancel): the DIMM stays, present.\n"
 "  list [--json]\n"
 "      The DIMMs: ID SLOT BASE SIZE NODE BACKEND STATE LAST-OST; --json\n"
 "      prints memplug's x-memplug-query-dimms answer as it is.\n"
@@ -619,17 +622,18 @@ static int wait_for_removal(struct qmp *q, const char *id, const char *memdev,
 
 static int cmd_remove(int argc, char **argv, const char *sock)
 {
-	enum { OPT_WAIT = 256, OPT_TIMEOUT };
+	enum { OPT_WAIT = 256, OPT_TIMEOUT, OPT_CANCEL };
 	static const struct option opts[] = {
 		{ "socket", required_argument, NULL, 's' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "wait", no_argument, NULL, OPT_WAIT },
 		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
+		{ "cancel", no_argument, NULL, OPT_CANCEL },
 		{ 0 }
 	};
 	struct memdev_find f = { 0 };
 	double timeout = DEFAULT_TIMEOUT_S;
-	int wait = 0, c, r;
+	int wait = 0, cancel = 0, timeout_given = 0, c, r;
 	struct qmp q;
 	int64_t start;
 
@@ -639,12 +643,14 @@ static int cmd_remove(int argc, char **argv, const char *sock)
 		case 's': sock = optarg; break;
 		case 'h': usage(stdout); return EXIT_OK;
 		case OPT_WAIT: wait = 1; break;
+		case OPT_CANCEL: cancel = 1; break;
 		case OPT_TIMEOUT:
 			if (parse_timeout(optarg, &timeout) < 0) {
 				errmsg("remove: --timeout %s: need a number of "
 				       "seconds above 0", optarg);
 				return EXIT_FAIL;
 			}
+			timeout_given = 1;
 			break;
 		default:
 			return bad_option("remove", c, argv);
@@ -661,9 +667,23 @@ static int cmd_remove(int argc, char **argv, const char *sock)
 		return EXIT_FAIL;
 	}
 	f.id = argv[optind];
+	if (cancel && (wait || timeout_given)) {
+		errmsg("remove: --cancel takes neither --wait nor --timeout");
+		return EXIT_FAIL;
+	}
 	sock = resolve_socket(sock);
 	if (!sock || connect_or_complain(&q, sock) < 0)
 		return EXIT_FAIL;
+	if (cancel) {
+		if (qmp_execute(&q, "x-memplug-device-del-cancel",
+				json_pack("{s:s}", "id", f.id), NULL) < 0) {
+			errmsg("%s", q.err);
+			goto fail;
+		}
+		printf("%s: removal cancelled\n", f.id);
+		qmp_close(&q);
+		return EXIT_OK;
+	}
 
 	/* The backend to delete afterwards, while the DIMM still exists. */
 	if (for_each_memory_device(&q, memdev_match, &f) < 0) {

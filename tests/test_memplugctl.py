@@ -212,7 +212,7 @@ def test_help():
     assert r.returncode == 0 and r.stderr == ""
     for word in ("add SIZE", "--node N", "--id ID", "ram|memfd|file:PATH",
                  "--prealloc", "--share", "--wait", "--timeout S",
-                 "remove ID", "list [--json]", "events", "raw 'JSON'",
+                 "remove ID", "--cancel", "list [--json]", "events", "raw 'JSON'",
                  "MEMPLUG_SOCKET", "Exit status", "0x82 device busy"):
         assert word in r.stdout, word
     for code in ("0  ", "1  ", "2  ", "3  "):
@@ -542,6 +542,32 @@ def test_remove_refused_by_memplug(qmp):
     assert r.returncode == 1
     assert r.stderr == ("memplugctl: memplug refused device_del: dimm0 is "
                         "being removed already\n")
+
+
+def test_remove_cancel(qmp):
+    qmp.script["x-memplug-device-del-cancel"] = [OK]
+    r = on(qmp, "remove", "dimm0", "--cancel")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == "dimm0: removal cancelled\n"
+    assert qmp.names() == ["qmp_capabilities", "x-memplug-device-del-cancel"]
+    assert qmp.args("x-memplug-device-del-cancel") == [{"id": "dimm0"}]
+
+
+def test_remove_cancel_refused(qmp):
+    qmp.script["x-memplug-device-del-cancel"] = [
+        refuse("DIMM dimm0 is not being removed (state present)")]
+    r = on(qmp, "remove", "dimm0", "--cancel")
+    assert r.returncode == 1
+    assert r.stderr == ("memplugctl: memplug refused "
+                        "x-memplug-device-del-cancel: DIMM dimm0 is not "
+                        "being removed (state present)\n")
+    assert r.stdout == ""
+
+
+def test_remove_cancel_with_wait_is_a_usage_error():
+    r = ctl("-s", "/nonexistent", "remove", "dimm0", "--cancel", "--wait")
+    assert r.returncode == 1
+    assert "--cancel takes neither --wait nor --timeout" in r.stderr
 
 
 # ---- list ----

@@ -66,7 +66,8 @@ def test_query_commands_lists_the_subset(vm):
               "device_add", "device_del", "query-memory-devices",
               "query-acpi-ospm-status", "query-memory-size-summary",
               "system_powerdown", "system_reset", "quit",
-              "x-memplug-timeline", "x-memplug-query-dimms"):
+              "x-memplug-timeline", "x-memplug-query-dimms",
+              "x-memplug-device-del-cancel"):
         assert n in names
 
 
@@ -168,6 +169,46 @@ def test_device_add_refusals(vm):
     assert devices(q)[1]["data"]["addr"] == 4 * G + 128 * M
     q.cmd("object-del", id="odd")
     q.cmd("object-del", id="big")
+
+
+def test_device_del_pending_and_cancel(vm):
+    """The guest never answers, so a device_del stays pending until it is
+    cancelled."""
+    _, q, _ = vm
+    q.cmd("object-add", **{"qom-type": "memory-backend-ram", "id": "mrm",
+                           "size": 128 * M})
+    q.cmd("device_add", driver="pc-dimm", id="drm", memdev="mrm")
+
+    def state():
+        return {d["id"]: d["state"] for d in
+                q.cmd("x-memplug-query-dimms")}["drm"]
+
+    refused(q, "x-memplug-device-del-cancel", "DIMM drm is not being "
+            "removed (state inserting)", id="drm")
+    assert q.cmd("device_del", id="drm") == {}
+    assert state() == "removing"
+    # Still listed: only the guest's eject takes it away.
+    assert "drm" in [d["data"]["id"] for d in devices(q)]
+    refused(q, "device_del", "DIMM drm is already being removed", id="drm")
+    assert state() == "removing"
+    refused(q, "object-del", "backend mrm is in use by DIMM drm", id="mrm")
+    assert q.cmd("x-memplug-device-del-cancel", id="drm") == {}
+    assert state() == "present"
+    refused(q, "x-memplug-device-del-cancel", "DIMM drm is not being "
+            "removed (state present)", id="drm")
+    assert state() == "present"
+    refused(q, "x-memplug-device-del-cancel", "Device 'ghost' not found",
+            id="ghost")
+    refused(q, "x-memplug-device-del-cancel", "'id' is missing")
+    refused(q, "x-memplug-device-del-cancel", "Parameter 'x' is unexpected",
+            id="drm", x=1)
+    refused(q, "device_del", "Device 'ghost' not found", id="ghost")
+    refused(q, "object-del", "backend mrm is in use by DIMM drm", id="mrm")
+    # A cancelled removal can be requested again.
+    assert q.cmd("device_del", id="drm") == {}
+    assert state() == "removing"
+    assert q.cmd("x-memplug-device-del-cancel", id="drm") == {}
+    assert state() == "present"
 
 
 def test_protocol_garbage(vm):

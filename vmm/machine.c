@@ -101,6 +101,15 @@ static void on_ost(void *ctx, unsigned int slot, uint32_t source,
 	 * a refused DIMM stays plugged and listed with the answer. */
 	if (d->state == DIMM_INSERTING && source == 1 && status != 0x80)
 		d->state = DIMM_PRESENT;
+	/* A removal is over when the guest says it failed (anything but
+	 * 0x84 in progress and 0 success): the DIMM stays, present, and the
+	 * controller forgets the request so a later device_del can ask
+	 * again. */
+	if (d->state == DIMM_REMOVING && source == OST_SRC_EJECT_REQUEST &&
+	    status != 0 && !acpi_ost_status_pending(source, status)) {
+		memhp_unplug_cancel(&m->vm.memhp, slot);
+		d->state = DIMM_PRESENT;
+	}
 	log_info("DIMM %s (slot %u): guest _OST source 0x%x status 0x%x (%s)",
 		 d->state != DIMM_EMPTY ? d->id : "-", slot, source, status,
 		 acpi_ost_status_name(source, status));
@@ -458,6 +467,42 @@ static json_t *cmd_device_del(void *ctx, json_t *args, char *err,
 	return r < 0 ? NULL : json_object();
 }
 
+/* x-memplug-device-del-cancel: withdraws a device_del the guest has not
+ * acted on yet. The guest then reads REMOVE clear and EJECT is refused. */
+static json_t *cmd_device_del_cancel(void *ctx, json_t *args, char *err,
+				     size_t errlen)
+{
+	static const char *const keys[] = { "id", NULL };
+	struct machine *m = ctx;
+	const char *id = NULL;
+	int s, r = -ENOENT;
+
+	if (check_keys(args, keys, err, errlen) < 0 ||
+	    arg_str(args, "id", true, &id, err, errlen) < 0)
+		return NULL;
+	pthread_mutex_lock(&m->lock);
+	s = dimm_find(&m->dimms, id);
+	if (s < 0) {
+		snprintf(err, errlen, "Device '%s' not found", id);
+	} else if (m->dimms.slots[s].state != DIMM_REMOVING) {
+		snprintf(err, errlen, "DIMM %s is not being removed (state %s)",
+			 id, dimm_state_name(m->dimms.slots[s].state));
+		r = -EINVAL;
+	} else if (!m->vm_live) {
+		snprintf(err, errlen, "the guest is restarting; try again");
+		r = -EAGAIN;
+	} else if ((r = memhp_unplug_cancel(&m->vm.memhp, (unsigned int)s)) < 0) {
+		snprintf(err, errlen, "cannot cancel the removal of DIMM %s: "
+			 "%s", id, r == -EINVAL ? "the guest has already "
+			 "ejected it" : strerror(-r));
+	} else {
+		m->dimms.slots[s].state = DIMM_PRESENT;
+		log_info("DIMM %s (slot %d): removal cancelled", id, s);
+	}
+	pthread_mutex_unlock(&m->lock);
+	return r < 0 ? NULL : json_object();
+}
+
 static json_t *cmd_query_memory_devices(void *ctx, json_t *args, char *err,
 					size_t errlen)
 {
@@ -641,6 +686,7 @@ static const struct qmp_command commands[] = {
 	{ "object-del", cmd_object_del },
 	{ "device_add", cmd_device_add },
 	{ "device_del", cmd_device_del },
+	{ "x-memplug-device-del-cancel", cmd_device_del_cancel },
 	{ "query-memory-devices", cmd_query_memory_devices },
 	{ "query-acpi-ospm-status", cmd_query_ospm },
 	{ "query-memory-size-summary", cmd_query_size_summary },

@@ -1,0 +1,270 @@
+"""Hot-remove from a running Linux guest, checked from what the guest
+reports: its _OST answers (0x84 in progress, then the eject; or a refusal),
+its agent's memory/pin/offlinefail/pincheck lines, and memplug's own
+resident memory once the backend is deleted.
+
+Module A: one guest onlining new memory as ZONE_MOVABLE (removable):
+remove, object-del gives the memory back, add/remove cycles reuse the slot,
+a reboot keeps the DIMMs, system_powerdown ends the guest.
+Module B: one guest onlining to the kernel zone with memplug_agent.pin=1:
+every hot-added DIMM has an unmovable page, so the guest refuses the eject
+with _OST 0x82 and the DIMM stays. Each 128M add or remove costs ~10-20 s
+of emulated guest work here."""
+import os
+import subprocess
+import tempfile
+import time
+
+import pytest
+
+from memplug_vm import BUILD, GUEST_KERNEL, Memplug, require_kvm
+from qmp_client import QMP
+
+M = 1 << 20
+BOOT_TIMEOUT = 20 * 60
+HOTPLUG_TIMEOUT = 10 * 60
+CYCLES = 50 if os.environ.get("MEMPLUG_SOAK") else 3
+BASE = "console=ttyS0 swiotlb=noforce memplug_agent.pattern=64 "
+
+
+def rss_kb(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    raise AssertionError(f"no VmRSS for pid {pid}")
+
+
+class Guest:
+    def __init__(self, vm, qmp, sock, ready_index, ready):
+        self.vm, self.qmp, self.sock = vm, qmp, sock
+        self.mark = ready_index + 1
+        self.ready = ready
+        self.memtotal = ready["memtotal_kb"]
+        self.blocks = ready["blocks"]
+
+    def ost(self, dimm_id, source, pred=lambda st: True):
+        ev = self.qmp.wait_event(
+            "ACPI_DEVICE_OST", HOTPLUG_TIMEOUT,
+            lambda e: e["data"]["info"]["device"] == dimm_id and
+            e["data"]["info"]["source"] == source and
+            pred(e["data"]["info"]["status"]))
+        assert ev, f"no _OST source {source} from the guest for {dimm_id}"
+        return ev["data"]["info"]
+
+    def add(self, dimm_id, size=128 * M):
+        """object-add + device_add; waits for _OST success and the agent's
+        memory line with the DIMM counted. Returns the memory line fields."""
+        self.qmp.cmd("object-add", **{"qom-type": "memory-backend-ram",
+                                      "id": f"mem-{dimm_id}", "size": size})
+        self.qmp.cmd("device_add", driver="pc-dimm", id=dimm_id,
+                     memdev=f"mem-{dimm_id}")
+        info = self.ost(dimm_id, 1)
+        assert info["status"] == 0, info
+        want = self.memtotal + size // 1024
+        i, mem = self.vm.wait_agent_where(
+            "memory", lambda f: f["memtotal_kb"] == want, HOTPLUG_TIMEOUT,
+            self.mark)
+        assert mem["blocks"] == self.blocks + size // (128 * M)
+        self.added_at = self.mark
+        self.mark = i + 1
+        self.memtotal, self.blocks = mem["memtotal_kb"], mem["blocks"]
+        return mem
+
+    def dimm(self, dimm_id):
+        for d in self.qmp.cmd("x-memplug-query-dimms"):
+            if d["id"] == dimm_id:
+                return d
+        return None
+
+
+def boot(name, cmdline, prefix):
+    require_kvm()
+    assert GUEST_KERNEL.exists(), "build/guest/vmlinux is missing: make guest"
+    sock = os.path.join(tempfile.mkdtemp(prefix=prefix), "vm.sock")
+    vm = Memplug(["--kernel", str(GUEST_KERNEL), "--cpus", "1", "--memory",
+                  "256M,slots=8,maxmem=2G", "--control", sock, "--cmdline",
+                  cmdline], name)
+    i, ready = vm.wait_agent("ready", BOOT_TIMEOUT)
+    return vm, Guest(vm, QMP(sock), sock, i, ready)
+
+
+# ---------------------------------------------------------------- module A
+
+@pytest.fixture(scope="module")
+def movable():
+    vm, g = boot("hotremove-movable",
+                 BASE + "memhp_default_state=online_movable", "mp-hr-")
+    try:
+        g.baseline_rss = rss_kb(vm.proc.pid)
+        yield g
+        g.qmp.close()
+    finally:
+        vm.stop()
+
+
+def test_a1_hot_add_movable_touches_host_memory(movable):
+    g = movable
+    before = rss_kb(g.vm.proc.pid)
+    mem = g.add("d1")
+    assert mem["movable_kb"] == 131072
+    pats = g.vm.agent_lines("pattern", g.added_at)
+    assert pats and pats[-1][1]["bad"] == 0 and pats[-1][1]["pages"] == 32768
+    g.rss_added = rss_kb(g.vm.proc.pid)
+    g.touched = g.rss_added - before
+    print(f"\nRSS before add {before} kB, after add {g.rss_added} kB "
+          f"(+{g.touched} kB touched by the guest's pattern check)")
+
+
+def test_a2_device_del_ejects_and_object_del_returns_memory(movable):
+    g = movable
+    assert g.dimm("d1")["state"] == "present"
+    t0 = time.monotonic()
+    g.qmp.cmd("device_del", id="d1")
+    info = g.ost("d1", 3)
+    assert info["status"] == 0x84, info          # ejection in progress
+    ev = g.qmp.wait_event("DEVICE_DELETED", HOTPLUG_TIMEOUT,
+                          lambda e: e["data"]["device"] == "d1")
+    assert ev, "no DEVICE_DELETED for d1"
+    assert ev["data"]["path"] == "/machine/peripheral/d1"
+    want = g.memtotal - 131072
+    i, mem = g.vm.wait_agent_where(
+        "memory", lambda f: f["memtotal_kb"] == want, HOTPLUG_TIMEOUT, g.mark)
+    assert mem["blocks"] == g.blocks - 1 == g.ready["blocks"]
+    assert mem["online_blocks"] == mem["blocks"] and mem["movable_kb"] == 0
+    g.mark, g.memtotal, g.blocks = i + 1, mem["memtotal_kb"], mem["blocks"]
+    print(f"\nremove of 128M: {time.monotonic() - t0:.1f} s")
+    assert g.qmp.cmd("query-memory-devices") == []
+    assert g.dimm("d1") is None
+    rss_ejected = rss_kb(g.vm.proc.pid)
+    g.qmp.cmd("object-del", id="mem-d1")
+    rss_deleted = rss_kb(g.vm.proc.pid)
+    dropped = rss_ejected - rss_deleted
+    print(f"RSS after eject {rss_ejected} kB, after object-del "
+          f"{rss_deleted} kB (dropped {dropped} kB; pattern touched "
+          f"{g.touched} kB)")
+    assert dropped >= g.touched // 2, (dropped, g.touched)
+
+
+def test_a3_add_remove_cycles_reuse_slot_and_address(movable):
+    g = movable
+    place = None
+    for n in range(CYCLES):
+        dimm_id = f"c{n}"
+        g.add(dimm_id)
+        pats = g.vm.agent_lines("pattern", g.added_at)
+        assert pats and all(f["bad"] == 0 for _, f in pats), pats
+        d = g.dimm(dimm_id)
+        assert d["state"] == "present"
+        if place is None:
+            place = (d["slot"], d["addr"])
+        assert (d["slot"], d["addr"]) == place, (n, d)
+        g.qmp.cmd("device_del", id=dimm_id)
+        assert g.ost(dimm_id, 3)["status"] == 0x84
+        assert g.qmp.wait_event("DEVICE_DELETED", HOTPLUG_TIMEOUT,
+                                lambda e: e["data"]["device"] == dimm_id)
+        want = g.memtotal - 131072
+        i, mem = g.vm.wait_agent_where(
+            "memory", lambda f: f["memtotal_kb"] == want, HOTPLUG_TIMEOUT,
+            g.mark)
+        g.mark, g.memtotal, g.blocks = i + 1, mem["memtotal_kb"], mem["blocks"]
+        g.qmp.cmd("object-del", id=f"mem-{dimm_id}")
+    assert g.blocks == g.ready["blocks"]
+    assert g.memtotal == g.ready["memtotal_kb"]
+    end = rss_kb(g.vm.proc.pid)
+    print(f"\n{CYCLES} cycles at slot {place[0]} addr {place[1]:#x}: RSS "
+          f"baseline {g.baseline_rss} kB, now {end} kB "
+          f"({end - g.baseline_rss:+d} kB)")
+    assert abs(end - g.baseline_rss) <= 8 * 1024, (end, g.baseline_rss)
+
+
+def test_a4_reboot_keeps_dimms(movable):
+    g = movable
+    g.add("r1")
+    g.add("r2")
+    start = len(g.vm.console.lines)
+    g.qmp.cmd("system_reset")
+    assert g.qmp.wait_event("RESET", 60), "no RESET event"
+    i, ready = g.vm.wait_agent("ready", BOOT_TIMEOUT, start)
+    assert ready["blocks"] == 2 + 2, ready
+    assert ready["online_blocks"] == 4
+    assert ready["memtotal_kb"] >= g.ready["memtotal_kb"] + 2 * 131072 - 4096
+    listed = {d["id"]: d for d in g.qmp.cmd("x-memplug-query-dimms")}
+    assert set(listed) == {"r1", "r2"}
+    assert all(d["state"] == "present" for d in listed.values())
+    g.mark = i + 1
+
+
+def test_a5_system_powerdown_powers_off(movable):
+    g = movable
+    start = len(g.vm.console.lines)
+    g.qmp.cmd("system_powerdown")
+    g.vm.wait_agent("powerbutton", 5 * 60, start)
+    ev = g.qmp.wait_event("SHUTDOWN", 5 * 60)
+    assert ev, "no SHUTDOWN event"
+    assert ev["data"] == {"guest": True, "reason": "guest-shutdown"}
+    assert g.vm.wait_exit(60) == 0
+
+
+# ---------------------------------------------------------------- module B
+
+@pytest.fixture(scope="module")
+def pinned():
+    vm, g = boot("hotremove-pinned", BASE + "memhp_default_state=online "
+                 "memplug_agent.pin=1", "mp-hp-")
+    try:
+        yield g
+        g.qmp.close()
+    finally:
+        vm.stop()
+
+
+def test_b1_pinned_dimm_eject_refused_and_kept(pinned):
+    g = pinned
+    g.add("p1")
+    d = g.dimm("p1")
+    first, last = d["addr"] // 4096, (d["addr"] + d["size"]) // 4096
+    pins = [f for _, f in g.vm.agent_lines("pin", g.added_at)]
+    assert any(first <= f["pfn"] < last for f in pins), pins
+    mem_lines = len(g.vm.agent_lines("memory", g.mark))
+    start = len(g.vm.console.lines)
+    g.qmp.cmd("device_del", id="p1")
+    info = g.ost("p1", 3, lambda st: st != 0x84)
+    assert info["status"] == 0x82, info          # device busy
+    _, fail = g.vm.wait_agent("offlinefail", 60, start)
+    assert fail["start_pfn"] == first and fail["error"] == -16, fail
+    _, chk = g.vm.wait_agent("pincheck", 60, start)
+    assert chk["ok"] == 1 and first <= chk["pfn"] < last, chk
+    assert all(f["ok"] == 1 for _, f in g.vm.agent_lines("pincheck", start))
+    # memplug keeps the DIMM, present again; the guest kept its memory.
+    d = g.dimm("p1")
+    assert d["state"] == "present", d
+    assert d["ost"] == {"source": 3, "status": 0x82, "name": "device busy"}
+    assert [x["data"]["id"] for x in g.qmp.cmd("query-memory-devices")] == \
+        ["p1"]
+    assert len(g.vm.agent_lines("memory", g.mark)) == mem_lines
+    # Nothing left to cancel; a new device_del is taken (and refused again).
+    r = g.qmp.execute("x-memplug-device-del-cancel", id="p1")
+    assert "is not being removed" in r["error"]["desc"], r
+    g.qmp.cmd("device_del", id="p1")
+    info = g.ost("p1", 3, lambda st: st != 0x84)
+    assert info["status"] == 0x82, info
+    assert g.dimm("p1")["state"] == "present"
+
+
+def test_b2_memplugctl_remove_reports_the_refusal(pinned):
+    g = pinned
+    g.add("p2")
+    t0 = time.monotonic()
+    r = subprocess.run([str(BUILD / "memplugctl"), "-s", g.sock, "remove",
+                        "p2", "--wait", "--timeout", "600"],
+                       capture_output=True, text=True, timeout=700)
+    print(f"\nmemplugctl remove p2: exit {r.returncode} after "
+          f"{time.monotonic() - t0:.1f} s: {r.stderr.strip()}")
+    assert r.returncode == 2, r.stdout + r.stderr
+    assert "guest refused eject: 0x82 device busy" in r.stderr
+    assert g.dimm("p2")["state"] == "present"
+    assert g.memtotal == g.ready["memtotal_kb"] + 2 * 131072
+    # No memory line lowered MemTotal after the adds.
+    assert all(f["memtotal_kb"] >= g.memtotal
+               for _, f in g.vm.agent_lines("memory", g.mark))
