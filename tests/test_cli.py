@@ -2,7 +2,9 @@
 (tests/guests/*.S) that take milliseconds instead of a Linux boot."""
 import os
 import shutil
+import stat
 import subprocess
+import tempfile
 
 import pytest
 
@@ -72,22 +74,38 @@ def test_kernel_that_is_no_kernel(tmp_path):
     assert "is neither an ELF vmlinux nor a bzImage" in err
 
 
-def test_unreadable_kernel(tmp_path):
-    """As root every file is readable, so drop to nobody for this one."""
+def test_unreadable_kernel():
+    """As root every file is readable, so run memplug as nobody, with a
+    KVM device node of its own that nobody may open."""
     require_kvm()
     if os.geteuid() != 0 or not shutil.which("setpriv"):
         pytest.skip("needs root and setpriv to run memplug as another user")
-    k = tmp_path / "vmlinux"
-    shutil.copy(HELLO, k)
-    k.chmod(0o000)
-    tmp_path.chmod(0o755)
-    p = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534",
-                        "--clear-groups", str(MEMPLUG), "--kernel", str(k)],
-                       capture_output=True, text=True, timeout=60,
-                       env={"MEMPLUG_KVM_DEVICE": "/dev/kvm"})
-    assert p.returncode == 1
-    # nobody cannot open /dev/kvm either; that is reported first.
-    assert "no permission to open /dev/kvm" in p.stderr
+    d = tempfile.mkdtemp(prefix="mp-perm-")
+    try:
+        os.chmod(d, 0o755)
+        kvm = os.path.join(d, "kvm")
+        st = os.stat("/dev/kvm")
+        os.mknod(kvm, 0o666 | stat.S_IFCHR, st.st_rdev)
+        os.chmod(kvm, 0o666)
+        k = os.path.join(d, "vmlinux")
+        shutil.copy(HELLO, k)
+        os.chmod(k, 0o000)
+        p = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534",
+                            "--clear-groups", str(MEMPLUG), "--kernel", k],
+                           capture_output=True, text=True, timeout=60,
+                           env={"MEMPLUG_KVM_DEVICE": kvm})
+        assert p.returncode == 1
+        assert f"kernel {k} cannot be opened: Permission denied" in p.stderr
+        # And the KVM device itself, when nobody may not open it.
+        os.chmod(kvm, 0o600)
+        p = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534",
+                            "--clear-groups", str(MEMPLUG), "--kernel", k],
+                           capture_output=True, text=True, timeout=60,
+                           env={"MEMPLUG_KVM_DEVICE": kvm})
+        assert p.returncode == 1
+        assert f"no permission to open {kvm}" in p.stderr
+    finally:
+        shutil.rmtree(d)
 
 
 def test_initrd_too_large_for_memory(tmp_path):
