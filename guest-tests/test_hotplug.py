@@ -146,6 +146,17 @@ def test_memplugctl_add_waits_for_the_guest(guest):
     assert row and "present" in row[0] and "success" in row[0]
 
 
+@pytest.mark.skipif(not SOAK, reason="a 1G hot-add takes 75-100 s of "
+                    "emulated guest work here; make soak runs it")
+def test_hot_add_1g(guest):
+    before_blocks = guest.vm.agent_lines("memory")[-1][1]["blocks"]
+    ost, mem, _ = guest.hot_add("d1g", 1 << 30)
+    assert ost["data"]["info"]["status"] == 0
+    assert mem["blocks"] == before_blocks + 8
+    assert mem["online_blocks"] == mem["blocks"]
+    guest.blocks = mem["blocks"]
+
+
 def test_dimms_back_to_back_all_acknowledged(guest):
     ids = [f"b{i}" for i in range(BURST)]
     for i in ids:

@@ -96,6 +96,27 @@ static void refusals_name_the_rule(void)
 	CHECK_STR(err, "slots=300 is above the maximum of 256");
 }
 
+static void block_size_is_settable(void)
+{
+	struct memmap m;
+
+	CHECK_EQ(memmap_plan_block(&m, 256 * MiB, 4, 256 * MiB + 4 * GiB,
+				   GiB, err, sizeof(err)), 0);
+	CHECK_EQ(m.block, GiB);
+	CHECK_EQ(memmap_plan_block(&m, 256 * MiB, 4, 256 * MiB + 1536 * MiB,
+				   GiB, err, sizeof(err)), -EINVAL);
+	CHECK_STR(err, "maxmem - memory = 1536M is not a multiple of the 1G "
+		       "memory block size");
+	CHECK_EQ(memmap_plan_block(&m, 256 * MiB, 0, 0, 96 * MiB, err,
+				   sizeof(err)), -EINVAL);
+	CHECK_STR(err, "block size 96M is not one Linux uses: a power of two "
+		       "from 128M to 2G");
+	CHECK_EQ(memmap_plan_block(&m, 256 * MiB, 0, 0, 4 * GiB, err,
+				   sizeof(err)), -EINVAL);
+	CHECK_EQ(memmap_plan(&m, 256 * MiB, 0, 0, err, sizeof(err)), 0);
+	CHECK_EQ(m.block, 128 * MiB);
+}
+
 static void e820_respects_capacity(void)
 {
 	struct memmap m;
@@ -122,4 +143,5 @@ UNIT_MAIN(UNIT_CASE(small_guest_fits_below_hole),
 	  UNIT_CASE(exactly_3g_has_no_high_part),
 	  UNIT_CASE(hotplug_window_above_4g_aligned),
 	  UNIT_CASE(refusals_name_the_rule), UNIT_CASE(e820_respects_capacity),
+	  UNIT_CASE(block_size_is_settable),
 	  UNIT_CASE(fmt_size_picks_largest_exact_unit))

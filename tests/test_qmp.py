@@ -4,6 +4,7 @@ request changes nothing. The guest side of hot-add is in guest-tests/."""
 import json
 import os
 import stat
+import subprocess
 
 import pytest
 
@@ -261,3 +262,54 @@ def test_quit_sends_shutdown_and_exits_0(vm):
     ev = q.wait_event("SHUTDOWN", 30)
     assert ev and ev["data"]["reason"] == "host-qmp-quit"
     assert p.wait_exit(30) == 0
+
+
+def test_block_size_is_settable(tmp_path):
+    require_kvm()
+    sock = tmp_path / "b.sock"
+    with Memplug(["--kernel", str(GUESTS / "idle.elf"), "--memory",
+                  "256M,slots=2,maxmem=1280M", "--block-size", "256M",
+                  "--control", str(sock)], "qmp-block") as p:
+        assert p.console.wait_for("^idle$", 60) is not None, p.stderr.text()
+        q = QMP(sock)
+        q.cmd("object-add", **{"qom-type": "memory-backend-ram", "id": "a",
+                               "size": 128 * M})
+        refused(q, "device_add", "DIMM size 128M is not a multiple of the "
+                "256M block size", driver="pc-dimm", id="da", memdev="a")
+        q.cmd("object-add", **{"qom-type": "memory-backend-ram", "id": "b",
+                               "size": 256 * M})
+        q.cmd("device_add", driver="pc-dimm", id="db", memdev="b")
+        q.close()
+
+
+def test_prealloc_failure_is_the_requests_error(tmp_path):
+    """A backend that cannot be populated (here: a file on a 1M tmpfs) is
+    refused at object-add, with nothing left behind, and never becomes a
+    SIGBUS later."""
+    require_kvm()
+    if os.geteuid() != 0:
+        pytest.skip("mounting a small tmpfs needs root")
+    mnt = tmp_path / "small"
+    mnt.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1M", "tmpfs",
+                    str(mnt)], check=True)
+    try:
+        sock = tmp_path / "p.sock"
+        with Memplug(["--kernel", str(GUESTS / "idle.elf"), "--memory",
+                      "256M,slots=2,maxmem=512M", "--control", str(sock)],
+                     "qmp-prealloc") as p:
+            assert p.console.wait_for("^idle$", 60) is not None
+            q = QMP(sock)
+            msg = refused(q, "object-add", "cannot preallocate 128M for "
+                          "backend f", **{"qom-type": "memory-backend-file",
+                                          "id": "f", "size": 128 * M,
+                                          "mem-path": str(mnt / "f"),
+                                          "share": True, "prealloc": True})
+            print(msg)
+            # Nothing left: the id is free again and memplug still runs.
+            q.cmd("object-add", **{"qom-type": "memory-backend-ram",
+                                   "id": "f", "size": 128 * M})
+            assert p.proc.poll() is None
+            q.close()
+    finally:
+        subprocess.run(["umount", str(mnt)], check=False)

@@ -49,6 +49,9 @@ void config_usage(FILE *f)
 "                       boot RAM (default 256M); slots and maxmem reserve a\n"
 "                       hotplug window as QEMU's -m does. Sizes take K/M/G/T\n"
 "                       suffixes (powers of 1024); a bare number is bytes.\n"
+"  --block-size SIZE    the guest's memory block size, in which DIMMs are\n"
+"                       sized and placed (default 128M, what Linux uses on\n"
+"                       x86-64 below 64G; a power of two up to 2G)\n"
 "  --numa nodes=N       spread boot RAM and vCPUs over N proximity domains\n"
 "                       (default 1, at most 4)\n"
 "  --dimm id=ID,size=SIZE[,node=N][,backend=ram|memfd|file:PATH][,prealloc=on][,share=on]\n"
@@ -131,7 +134,8 @@ int config_parse(struct config *c, int argc, char **argv, char *err,
 		 size_t errlen)
 {
 	enum { OPT_KERNEL = 256, OPT_INITRD, OPT_CMDLINE, OPT_CPUS, OPT_MEMORY,
-	       OPT_CPUID, OPT_DEBUG_IO, OPT_NUMA, OPT_DIMM, OPT_CONTROL };
+	       OPT_CPUID, OPT_DEBUG_IO, OPT_NUMA, OPT_DIMM, OPT_CONTROL,
+	       OPT_BLOCK };
 	static const struct option opts[] = {
 		{ "kernel", required_argument, NULL, OPT_KERNEL },
 		{ "initrd", required_argument, NULL, OPT_INITRD },
@@ -140,6 +144,7 @@ int config_parse(struct config *c, int argc, char **argv, char *err,
 		{ "memory", required_argument, NULL, OPT_MEMORY },
 		{ "cpuid-mask", required_argument, NULL, OPT_CPUID },
 		{ "numa", required_argument, NULL, OPT_NUMA },
+		{ "block-size", required_argument, NULL, OPT_BLOCK },
 		{ "dimm", required_argument, NULL, OPT_DIMM },
 		{ "control", required_argument, NULL, OPT_CONTROL },
 		{ "debug-io", no_argument, NULL, OPT_DEBUG_IO },
@@ -152,7 +157,7 @@ int config_parse(struct config *c, int argc, char **argv, char *err,
 
 	*c = (struct config){ .cmdline = "console=ttyS0", .cpus = 1,
 			      .mem = 256ULL << 20, .cpuid = CPUID_AUTO,
-			      .numa_nodes = 1 };
+			      .numa_nodes = 1, .block_size = 128ULL << 20 };
 	opterr = 0;
 	optind = 0; /* glibc: 0 also resets its internal state */
 	while ((o = getopt_long(argc, argv, ":vhV", opts, NULL)) != -1) {
@@ -203,6 +208,13 @@ int config_parse(struct config *c, int argc, char **argv, char *err,
 			c->dimms[c->ndimms++] = optarg;
 			break;
 		case OPT_CONTROL: c->control = optarg; break;
+		case OPT_BLOCK:
+			if (config_parse_size(optarg, &c->block_size) < 0) {
+				snprintf(err, errlen, "--block-size %s is not a "
+					 "size (e.g. 128M)", optarg);
+				return -EINVAL;
+			}
+			break;
 		case 'v': c->verbose++; break;
 		case 'h': config_usage(stdout); return 1;
 		case 'V': printf("memplug " MEMPLUG_VERSION "\n"); return 1;

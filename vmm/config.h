@@ -19,6 +19,7 @@ struct config {
 	uint64_t mem;
 	unsigned int slots;
 	uint64_t maxmem;
+	uint64_t block_size; /* the guest's memory block size */
 	unsigned int numa_nodes;
 	const char *control;           /* QMP socket path, or NULL */
 	const char *dimms[CONFIG_MAX_DIMMS]; /* --dimm specs, parsed at start */

@@ -882,7 +882,7 @@ int machine_init(struct machine *m, const struct config *cfg,
 	m->kvm_fd = kvm_fd;
 	m->events_tail = &m->events;
 	pthread_mutex_init(&m->lock, NULL);
-	dimms_init(&m->dimms, &m->map, cfg->numa_nodes, MEMMAP_BLOCK_SIZE);
+	dimms_init(&m->dimms, &m->map, cfg->numa_nodes, m->map.block);
 	if ((r = loop_init(&m->loop)) < 0)
 		return r;
 	for (unsigned int i = 0; i < cfg->ndimms; i++)

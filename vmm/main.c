@@ -45,8 +45,8 @@ static int plan_memory(const struct config *cfg, struct memmap *map)
 	uint64_t host = (uint64_t)pages * (uint64_t)psz;
 	char err[256], a[32], b[32];
 
-	if (memmap_plan(map, cfg->mem, cfg->slots, cfg->maxmem, err,
-			sizeof(err)) < 0) {
+	if (memmap_plan_block(map, cfg->mem, cfg->slots, cfg->maxmem,
+			      cfg->block_size, err, sizeof(err)) < 0) {
 		log_error("%s", err);
 		return -1;
 	}

@@ -30,10 +30,25 @@ const char *memmap_fmt_size(uint64_t bytes, char *buf, size_t len)
 int memmap_plan(struct memmap *m, uint64_t ram, unsigned int slots,
 		uint64_t maxmem, char *err, size_t errlen)
 {
+	return memmap_plan_block(m, ram, slots, maxmem, MEMMAP_BLOCK_SIZE, err,
+				 errlen);
+}
+
+int memmap_plan_block(struct memmap *m, uint64_t ram, unsigned int slots,
+		      uint64_t maxmem, uint64_t block, char *err,
+		      size_t errlen)
+{
 	char a[32], b[32];
 	uint64_t ram_end;
 
 	*m = (struct memmap){ 0 };
+	if (block < MEMMAP_BLOCK_SIZE || block > MEMMAP_BLOCK_MAX ||
+	    (block & (block - 1))) {
+		snprintf(err, errlen, "block size %s is not one Linux uses: a "
+			 "power of two from 128M to 2G",
+			 memmap_fmt_size(block, a, sizeof(a)));
+		return -EINVAL;
+	}
 	if (ram < MEMMAP_MIN_RAM) {
 		snprintf(err, errlen, "memory size %s is below the minimum of %s",
 			 memmap_fmt_size(ram, a, sizeof(a)),
@@ -70,12 +85,12 @@ int memmap_plan(struct memmap *m, uint64_t ram, unsigned int slots,
 			 memmap_fmt_size(maxmem, a, sizeof(a)));
 		return -EINVAL;
 	}
-	if ((maxmem - ram) % MEMMAP_BLOCK_SIZE) {
+	if ((maxmem - ram) % block) {
 		snprintf(err, errlen,
 			 "maxmem - memory = %s is not a multiple of the %s "
 			 "memory block size",
 			 memmap_fmt_size(maxmem - ram, a, sizeof(a)),
-			 memmap_fmt_size(MEMMAP_BLOCK_SIZE, b, sizeof(b)));
+			 memmap_fmt_size(block, b, sizeof(b)));
 		return -EINVAL;
 	}
 	/* Keep every address inside the 46 bits of guest-physical space
@@ -87,6 +102,7 @@ int memmap_plan(struct memmap *m, uint64_t ram, unsigned int slots,
 	}
 	m->ram = ram;
 	m->slots = slots;
+	m->block = block;
 	m->maxmem = maxmem;
 	m->low_size = ram < LAYOUT_MMIO_HOLE ? ram : LAYOUT_MMIO_HOLE;
 	m->high_size = ram - m->low_size;
@@ -144,13 +160,12 @@ int memmap_numa(const struct memmap *m, unsigned int nodes,
 	}
 	/* One node takes all RAM; more split it at block boundaries, so no
 	 * memory block spans two nodes. */
-	per = nodes == 1 ? m->ram
-			 : m->ram / nodes / MEMMAP_BLOCK_SIZE * MEMMAP_BLOCK_SIZE;
+	per = nodes == 1 ? m->ram : m->ram / nodes / m->block * m->block;
 	if (!per) {
 		snprintf(err, errlen, "--numa nodes=%u needs at least %s of "
 			 "memory (%s per node), not %s", nodes,
-			 memmap_fmt_size(nodes * MEMMAP_BLOCK_SIZE, a, sizeof(a)),
-			 memmap_fmt_size(MEMMAP_BLOCK_SIZE, b, sizeof(b)),
+			 memmap_fmt_size(nodes * m->block, a, sizeof(a)),
+			 memmap_fmt_size(m->block, b, sizeof(b)),
 			 memmap_fmt_size(m->ram, c, sizeof(c)));
 		return -EINVAL;
 	}

@@ -8,7 +8,10 @@
 #include <stdint.h>
 
 #define MEMMAP_MIN_RAM (32ULL << 20)
-#define MEMMAP_BLOCK_SIZE (128ULL << 20) /* guest memory block, x86-64 */
+/* The guest's memory block size: Linux on x86-64 uses 128M below 64G of
+ * boot RAM and up to 2G above; DIMMs are placed and sized in these units. */
+#define MEMMAP_BLOCK_SIZE (128ULL << 20)
+#define MEMMAP_BLOCK_MAX (2ULL << 30)
 #define MEMMAP_MAX_SLOTS 256
 
 enum e820_type { E820_RAM = 1, E820_RESERVED = 2, E820_ACPI = 3 };
@@ -24,6 +27,7 @@ struct memmap {
 	uint64_t high_size;  /* boot RAM mapped from 4 GiB */
 	uint64_t maxmem;     /* boot RAM + everything that may be hot-added */
 	unsigned int slots;  /* DIMM slots; 0 = no hotplug */
+	uint64_t block;      /* guest memory block size */
 	uint64_t hp_base, hp_size; /* hotplug window; size 0 without slots */
 };
 
@@ -31,6 +35,10 @@ struct memmap {
  * rule that was broken. */
 int memmap_plan(struct memmap *m, uint64_t ram, unsigned int slots,
 		uint64_t maxmem, char *err, size_t errlen);
+/* The same with another memory block size (a power of two, 128M-2G). */
+int memmap_plan_block(struct memmap *m, uint64_t ram, unsigned int slots,
+		      uint64_t maxmem, uint64_t block, char *err,
+		      size_t errlen);
 
 /* Fills the e820 table for boot RAM (the hotplug window is never in it).
  * Returns the number of entries. */
