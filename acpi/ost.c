@@ -14,24 +14,6 @@ static int is_eject(unsigned long long source)
 	return source == OST_SRC_EJECT_REQUEST || source == OST_SRC_EJECT;
 }
 
-const char *acpi_ost_source_name(unsigned long long source)
-{
-	switch (source) {
-	case 0x00: return "bus check";
-	case 0x01: return "device check";
-	case 0x02: return "device wake";
-	case 0x03: return "eject request";
-	case 0x100: return "OS shutdown processing";
-	case 0x103: return "ejection processing";
-	case 0x200: return "insertion processing";
-	}
-	if (source < 0x80)
-		return "other notification";
-	if (source < 0x100)
-		return "device-specific notification";
-	return "reserved source";
-}
-
 const char *acpi_ost_source_kind(unsigned long long source)
 {
 	if (is_insert(source))

@@ -14,8 +14,6 @@
 
 #define OST_SUCCESS		0x00
 
-/* "device check", "eject request", ..., or "source 0xN". */
-const char *acpi_ost_source_name(unsigned long long source);
 
 /* Short word for tables: "insert", "eject", "shutdown" or NULL. */
 const char *acpi_ost_source_kind(unsigned long long source);

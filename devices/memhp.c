@@ -356,22 +356,6 @@ int memhp_clear(struct memhp *m, unsigned int slot)
 	return r;
 }
 
-void memhp_reset(struct memhp *m)
-{
-	pthread_mutex_lock(&m->lock);
-	m->sel = MEMHP_NONE;
-	m->ost_event = 0;
-	for (unsigned int i = 0; i < m->nslots; i++) {
-		struct memhp_slot *s = &m->slots[i];
-
-		s->insert = s->remove = s->eject_ok = false;
-		/* The rebooted guest meets the DIMM at boot like a
-		 * coldplugged one: no hot-add timeline to end. */
-		s->read_seen = s->enabled;
-	}
-	pthread_mutex_unlock(&m->lock);
-}
-
 int memhp_get(struct memhp *m, unsigned int slot, struct memhp_slot *out)
 {
 	if (slot >= m->nslots)

@@ -100,10 +100,6 @@ int memhp_unplug_cancel(struct memhp *m, unsigned int slot);
 /* Empties the slot (after the VMM handled an eject). -EINVAL bad slot,
  * -ENOENT already empty. */
 int memhp_clear(struct memhp *m, unsigned int slot);
-/* Guest reset: pending events, eject_ok and the selection dropped; present
- * DIMMs stay present and count as coldplugged (the guest finds them at
- * boot). A removal the VMM requested is forgotten: request it again. */
-void memhp_reset(struct memhp *m);
 /* Copy of a slot's state under the lock (for queries). -EINVAL bad slot. */
 int memhp_get(struct memhp *m, unsigned int slot, struct memhp_slot *out);
 /* True while any slot has an insert or remove event the guest has not

@@ -481,47 +481,6 @@ static void coldplug_has_no_event(void)
 	CHECK_EQ(r.first_reads, 0); /* no hot-add timeline */
 }
 
-static void reset_keeps_dimms_and_drops_events(void)
-{
-	struct memhp m;
-	struct rec r;
-	struct memhp_slot s;
-
-	setup(&m, &r, 4);
-	CHECK_EQ(memhp_plug(&m, 1, 4 * GiB, 128 * MiB, 1), 0);
-	CHECK_EQ(memhp_coldplug(&m, 2, 5 * GiB, 256 * MiB, 0), 0);
-	CHECK_EQ(memhp_unplug_request(&m, 2), 0);
-	sel(&m, 1);
-	wr(&m, MEMHP_REG_OST_EVENT, 4, 1);
-	memhp_reset(&m);
-	CHECK(!memhp_pending(&m));
-	CHECK(m.sel >= m.nslots);
-	CHECK_EQ(m.ost_event, 0);
-	s = get(&m, 1);
-	CHECK(s.enabled && !s.insert && s.read_seen);
-	CHECK_EQ(s.base, 4 * GiB);
-	CHECK_EQ(s.size, 128 * MiB);
-	CHECK_EQ(s.pxm, 1);
-	s = get(&m, 2);
-	CHECK(s.enabled && !s.remove && !s.eject_ok);
-	CHECK_EQ(s.size, 256 * MiB);
-	CHECK(!get(&m, 0).enabled);
-	/* The rebooted guest reads the DIMMs like coldplugged ones. */
-	sel(&m, 1);
-	CHECK_EQ(rd(&m, MEMHP_REG_STATUS, 1), MEMHP_STATUS_ENABLED);
-	CHECK_EQ(rd(&m, MEMHP_REG_BASE_HI, 4), 1);
-	CHECK_EQ(r.first_reads, 0);
-	/* The dropped removal no longer allows an eject; a new one can be
-	 * requested. */
-	sel(&m, 2);
-	wr(&m, MEMHP_REG_STATUS, 1, MEMHP_STATUS_EJECT);
-	CHECK_EQ(r.ejects, 0);
-	CHECK_EQ(r.refused, 1);
-	CHECK_EQ(memhp_unplug_request(&m, 2), 0);
-}
-
-/* Every (offset, size) the bus can deliver that the table does not allow:
- * reads are all-ones, writes change nothing and are refused. */
 static void bad_sizes_and_offsets(void)
 {
 	static const unsigned int sizes[] = { 1, 2, 4, 8 };
@@ -985,7 +944,6 @@ UNIT_MAIN(UNIT_CASE(plug_select_and_read),
 	  UNIT_CASE(eject_needs_a_removal_request),
 	  UNIT_CASE(hot_remove_sequence), UNIT_CASE(unplug_request_and_cancel),
 	  UNIT_CASE(coldplug_has_no_event),
-	  UNIT_CASE(reset_keeps_dimms_and_drops_events),
 	  UNIT_CASE(bad_sizes_and_offsets), UNIT_CASE(api_errors),
 	  UNIT_CASE(garbage_without_selection_changes_nothing),
 	  UNIT_CASE(garbage_with_selection_follows_the_rules),
