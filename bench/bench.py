@@ -1169,6 +1169,13 @@ def observations(S):
     return out
 
 
+def bin_note(sec):
+    b = sec.get("memplug") if sec else None
+    if not b:
+        return ""
+    return f" with build/memplug sha256 {b['sha256']} (mtime {b['mtime']})"
+
+
 def host_line(h):
     if not h:
         return ""
@@ -1177,8 +1184,10 @@ def host_line(h):
              h["host_busy_pct"], h["cpus"], h["seconds"], h["bench_pct"],
              h["background_pct"], h["loadavg"]))
     if h.get("other_vmms"):
-        s += " **Other VMMs ran meanwhile:** " + "; ".join(
+        s += " **VMMs started by others ran at the same time:** " + "; ".join(
             f"`{x}`" for x in h["other_vmms"]) + "."
+    if h.get("note"):
+        s += f" **{h['note']}.**"
     return s
 
 
@@ -1204,8 +1213,9 @@ def render_readme(res):
     a("")
     a(f"**Measured:** {', '.join(dates) or '-'} (UTC; each section below "
       "carries its own time stamp). Host: %s, %s CPUs (%s), Linux %s, KVM: "
-      "%s. %s. Guest kernel of the boots: `%s` sha256 %s (mtime %s). memplug "
-      "binary sha256 %s (mtime %s)." % (
+      "%s. %s. Guest kernel of the boots: `%s` sha256 %s (mtime %s). Newest "
+      "memplug binary: sha256 %s (mtime %s); the one each section used is "
+      "given with it." % (
           m.get("host"), m.get("cpus"), m.get("cpu_model"), m.get("kernel"),
           m.get("kvm"), m.get("qemu") or "QEMU not found",
           (m.get("guest_kernel") or {}).get("path"),
@@ -1223,8 +1233,10 @@ def render_readme(res):
       "instruction, exit round trip, resident memory, VMM user CPU time) are "
       "the meaningful ones. VMM *system* CPU time includes the guest's "
       "emulation, which runs in the host kernel inside `KVM_RUN`. The hosts "
-      "have 2 cores; guests are run one at a time, but other work on the "
-      "machine shows in the numbers (load averages per section below).")
+      "have 2 cores and are shared: this script runs one guest at a time "
+      "(and with `--wait-idle` waits for a quiet machine first), but other "
+      "work on the machine shows in the numbers; the host CPU share of "
+      "other processes is recorded for every section and boot below.")
     a("")
     a("## Results: memplug / peer")
     a("")
@@ -1304,8 +1316,8 @@ def render_readme(res):
         a("")
         first = fb or ex or rs
         a("Measured %s in interleaved rounds (one run of each VMM/guest per "
-          "round, 1 warm-up round not counted). %s" % (
-              first["date"], host_line(first.get("host"))))
+          "round, 1 warm-up round not counted)%s. %s" % (
+              first["date"], bin_note(first), host_line(first.get("host"))))
         a("")
     if kv and "skipped" in kv:
         a(f"kvmtool: **not run** ({kv['skipped']}); the comparison uses the "
@@ -1348,6 +1360,8 @@ def render_readme(res):
                     "reached ready", "ready line", "date"], body))
         a("")
         for k, s in boots:
+            if s.get("memplug") and k == "boot-memplug":
+                a(f"- {k}:{bin_note(s)}.")
             runs_host = [r.get("host") for r in s.get("runs", [])]
             if any(runs_host):
                 for i, h in enumerate(runs_host):
@@ -1462,9 +1476,11 @@ def render_readme(res):
     a("")
     a("```sh")
     a("make bench                                   # everything: 20 flat "
-      "rounds, 3 Linux boots per VMM/machine (~35 min here)")
+      "rounds, 3 Linux boots per VMM/machine (~11 min here when quiet)")
     a("/usr/bin/python3 bench/bench.py --quick      # 1 Linux boot per "
-      "VMM/machine (~12 min here)")
+      "VMM/machine (~4 min here when quiet)")
+    a("/usr/bin/python3 bench/bench.py --wait-idle 900   # how the numbers "
+      "above were taken on a shared machine")
     a("/usr/bin/python3 bench/bench.py --only flat  # flat guests only "
       "(seconds)")
     a("LKVM=/path/to/lkvm make bench                # adds the kvmtool rows")
@@ -1621,13 +1637,16 @@ def main():
         if not names[0].startswith("boot-"):   # boot_once waits per boot
             wait_idle(WAIT_IDLE)
         probe = HostProbe()
+        binary = file_info(MEMPLUG)
         out = fn()
         host = probe.done()
+        if file_info(MEMPLUG) != binary:
+            host["note"] = "build/memplug was rebuilt during this section"
         if host["other_vmms"]:
             log("  warning: other VMMs ran meanwhile: "
                 + "; ".join(host["other_vmms"]))
         for name in names:
-            out[name].update(date=now_iso(), host=host)
+            out[name].update(date=now_iso(), host=host, memplug=binary)
             S[name] = out[name]
         return out
 
