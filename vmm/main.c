@@ -96,6 +96,17 @@ int main(int argc, char **argv)
 		return 1;
 	if (vm_check_cpus(kvm_fd, cfg.cpus) < 0)
 		return 1;
+	/* Decided once, so a guest reboot does not repeat the warning. */
+	if (cfg.cpuid == CPUID_AUTO)
+		cfg.cpuid = vm_kvm_is_pvm() ? CPUID_PVM : CPUID_NONE;
+	if (cfg.cpuid == CPUID_PVM) {
+		char extra[128];
+
+		log_warn("hiding CPU features this KVM cannot run: CPUID and "
+			 "guest command line += \"%s\" (--cpuid-mask none "
+			 "turns this off)",
+			 cpuid_pvm_kernel_args(extra, sizeof(extra)));
+	}
 	if (machine_init(&m, &cfg, &map, kvm_fd) < 0) {
 		machine_fini(&m);
 		return 1;
