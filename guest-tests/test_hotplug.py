@@ -135,6 +135,9 @@ def test_hot_add_256m_on_node_1_lands_on_node_1(guest):
         256 * 1024
     assert nodes[0]["memtotal_kb"] == nodes_before[0]["memtotal_kb"]
     guest.blocks = mem["blocks"]
+    listed = {d["data"]["id"]: d["data"]
+              for d in guest.qmp.cmd("query-memory-devices")}
+    assert listed["d256"]["node"] == 1 and listed["d256"]["size"] == 256 * M
 
 
 def test_memplugctl_add_waits_for_the_guest(guest):
@@ -170,8 +173,16 @@ def test_dimms_back_to_back_all_acknowledged(guest):
             lambda e, i=i: e["data"]["info"]["device"] == i)
         assert ev and ev["data"]["info"]["status"] == 0, i
     want = guest.memtotal + BURST * 128 * 1024
-    guest.vm.wait_agent_where("memory", lambda f: f["memtotal_kb"] == want,
-                              HOTPLUG_TIMEOUT, guest.mark)
+    _, mem = guest.vm.wait_agent_where(
+        "memory", lambda f: f["memtotal_kb"] == want, HOTPLUG_TIMEOUT,
+        guest.mark)
+    # memplug's totals agree with the memory blocks the guest counts.
+    sizes = guest.qmp.cmd("query-memory-size-summary")
+    devices = guest.qmp.cmd("query-memory-devices")
+    assert sizes["base-memory"] == 256 * M
+    assert sizes["plugged-memory"] == sum(d["data"]["size"] for d in devices)
+    assert sizes["base-memory"] + sizes["plugged-memory"] == \
+        mem["blocks"] * 128 * M
     listed = {d["id"]: d for d in guest.qmp.cmd("x-memplug-query-dimms")}
     for i in ids:
         assert listed[i]["state"] == "present"

@@ -71,6 +71,15 @@ class Guest:
         self.memtotal, self.blocks = mem["memtotal_kb"], mem["blocks"]
         return mem
 
+    def check_sizes(self, blocks):
+        """query-memory-size-summary agrees with the guest: base memory is
+        the blocks it had at its first ready (no DIMM then), plugged memory
+        the blocks it has gained since."""
+        s = self.qmp.cmd("query-memory-size-summary")
+        assert s == {"base-memory": self.ready["blocks"] * 128 * M,
+                     "plugged-memory":
+                     (blocks - self.ready["blocks"]) * 128 * M}, (s, blocks)
+
     def dimm(self, dimm_id):
         for d in self.qmp.cmd("x-memplug-query-dimms"):
             if d["id"] == dimm_id:
@@ -84,7 +93,7 @@ def boot(name, cmdline, prefix):
     sock = os.path.join(tempfile.mkdtemp(prefix=prefix), "vm.sock")
     vm = Memplug(["--kernel", str(GUEST_KERNEL), "--cpus", "1", "--memory",
                   "256M,slots=8,maxmem=2G", "--control", sock, "--cmdline",
-                  cmdline], name)
+                  cmdline, "-v"], name)
     i, ready = vm.wait_agent("ready", BOOT_TIMEOUT)
     return vm, Guest(vm, QMP(sock), sock, i, ready)
 
@@ -108,6 +117,7 @@ def test_a1_hot_add_movable_touches_host_memory(movable):
     before = rss_kb(g.vm.proc.pid)
     mem = g.add("d1")
     assert mem["movable_kb"] == 131072
+    g.check_sizes(mem["blocks"])
     pats = g.vm.agent_lines("pattern", g.added_at)
     assert pats and pats[-1][1]["bad"] == 0 and pats[-1][1]["pages"] == 32768
     g.rss_added = rss_kb(g.vm.proc.pid)
@@ -133,6 +143,7 @@ def test_a2_device_del_ejects_and_object_del_returns_memory(movable):
     assert mem["blocks"] == g.blocks - 1 == g.ready["blocks"]
     assert mem["online_blocks"] == mem["blocks"] and mem["movable_kb"] == 0
     g.mark, g.memtotal, g.blocks = i + 1, mem["memtotal_kb"], mem["blocks"]
+    g.check_sizes(mem["blocks"])
     print(f"\nremove of 128M: {time.monotonic() - t0:.1f} s")
     assert g.qmp.cmd("query-memory-devices") == []
     assert g.dimm("d1") is None
@@ -192,6 +203,7 @@ def test_a4_reboot_keeps_dimms(movable):
     listed = {d["id"]: d for d in g.qmp.cmd("x-memplug-query-dimms")}
     assert set(listed) == {"r1", "r2"}
     assert all(d["state"] == "present" for d in listed.values())
+    g.check_sizes(ready["blocks"])
     g.mark = i + 1
 
 
@@ -211,7 +223,7 @@ def test_a5_system_powerdown_powers_off(movable):
 @pytest.fixture(scope="module")
 def pinned():
     vm, g = boot("hotremove-pinned", BASE + "memhp_default_state=online "
-                 "memplug_agent.pin=1", "mp-hp-")
+                 "memplug_agent.pin=1 memplug_agent.reboot=1", "mp-hp-")
     try:
         yield g
         g.qmp.close()
@@ -268,3 +280,29 @@ def test_b2_memplugctl_remove_reports_the_refusal(pinned):
     # No memory line lowered MemTotal after the adds.
     assert all(f["memtotal_kb"] >= g.memtotal
                for _, f in g.vm.agent_lines("memory", g.mark))
+    g.check_sizes(g.blocks)
+
+
+def test_b3_guest_reboot_keeps_dimms(pinned):
+    """The guest reboots itself (the agent, asked by the power button,
+    calls kernel_restart(): Linux writes the ACPI reset register) with p1
+    and p2 plugged; after the reboot the guest finds both at boot."""
+    g = pinned
+    start = len(g.vm.console.lines)
+    g.qmp.cmd("system_powerdown")
+    _, pb = g.vm.wait_agent("powerbutton", 5 * 60, start)
+    assert pb["reboot"] == 1
+    ev = g.qmp.wait_event("RESET", 5 * 60)
+    assert ev, "no RESET event after the guest's reboot"
+    assert ev["data"] == {"guest": True, "reason": "guest-reset"}
+    assert "guest reset through the ACPI reset register" in \
+        g.vm.stderr.text()
+    i, ready = g.vm.wait_agent("ready", BOOT_TIMEOUT, start)
+    assert ready["blocks"] == g.ready["blocks"] + 2, ready
+    assert ready["online_blocks"] == ready["blocks"]
+    assert ready["memtotal_kb"] >= g.ready["memtotal_kb"] + 2 * 131072 - 4096
+    listed = {d["id"]: d for d in g.qmp.cmd("x-memplug-query-dimms")}
+    assert set(listed) == {"p1", "p2"}
+    assert all(d["state"] == "present" for d in listed.values())
+    g.check_sizes(ready["blocks"])
+    assert g.vm.proc.poll() is None, "memplug exited on the guest's reboot"

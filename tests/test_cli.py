@@ -152,9 +152,10 @@ def test_port_io_storm_and_exit():
     assert (status, out) == (0, "SP\n"), err
 
 
-@pytest.mark.parametrize("guest,marker", [("reset.elf", "boot"),
-                                          ("kbdreset.elf", "kbd")])
-def test_reset_restarts_the_guest(guest, marker):
+@pytest.mark.parametrize("guest,marker,path", [
+    ("reset.elf", "boot", "the ACPI reset register"),
+    ("kbdreset.elf", "kbd", "the keyboard controller")])
+def test_reset_restarts_the_guest(guest, marker, path):
     require_kvm()
     with Memplug(["--kernel", str(GUESTS / guest), "-v"],
                  f"reset-{marker}") as vm:
@@ -166,6 +167,7 @@ def test_reset_restarts_the_guest(guest, marker):
         assert vm.proc.poll() is None
         assert vm.stop() == 0
     assert "restarting the guest" in vm.stderr.text()
+    assert f"guest reset through {path}" in vm.stderr.text()
 
 
 def test_internal_error_is_reported():

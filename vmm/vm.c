@@ -139,9 +139,15 @@ static void pm_sleep(void *ctx, unsigned int slp_typ)
 	}
 }
 
-static void vm_guest_reset(void *ctx)
+static void vm_acpi_reset(void *ctx)
 {
-	log_info("guest asked for a reset");
+	log_info("guest reset through the ACPI reset register");
+	vm_request_stop(ctx, VM_RESET);
+}
+
+static void vm_kbd_reset(void *ctx)
+{
+	log_info("guest reset through the keyboard controller");
 	vm_request_stop(ctx, VM_RESET);
 }
 
@@ -178,7 +184,7 @@ static int setup_devices(struct vm *vm, struct memhp_events memhp_ev)
 {
 	struct irq_line com1_irq = { vm_irq_set, vm, IRQ_COM1 };
 	struct irq_line sci = { vm_irq_set, vm, ACPI_SCI_IRQ };
-	struct acpi_pm_events ev = { pm_sleep, vm_guest_reset, vm };
+	struct acpi_pm_events ev = { pm_sleep, vm_acpi_reset, vm };
 	int r;
 
 	bus_init(&vm->pio, "pio");
@@ -186,7 +192,7 @@ static int setup_devices(struct vm *vm, struct memhp_events memhp_ev)
 	vm->pio.debug = vm->mmio.debug = vm->cfg->debug_io;
 	serial_init(&vm->com1, STDOUT_FILENO, com1_irq);
 	acpi_pm_init(&vm->pm, sci, ev, PORT_ACPI_RESET_VALUE);
-	vm->kbd = (struct i8042){ vm_guest_reset, vm };
+	vm->kbd = (struct i8042){ vm_kbd_reset, vm };
 	if ((r = bus_register(&vm->pio, PORT_COM1, PORT_COM1_LEN, &serial_ops,
 			      &vm->com1, "com1")) < 0 ||
 	    (r = bus_register(&vm->pio, PORT_ACPI_PM1A_EVT,

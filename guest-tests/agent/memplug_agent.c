@@ -15,7 +15,7 @@
  *   MEMPLUG-AGENT pin pfn=N nid=N
  *   MEMPLUG-AGENT offlinefail start_pfn=N pages=N error=N
  *   MEMPLUG-AGENT pincheck pfn=N ok=0|1
- *   MEMPLUG-AGENT powerbutton uptime_ms=N
+ *   MEMPLUG-AGENT powerbutton uptime_ms=N reboot=0|1
  *
  * See guest-tests/agent/README.md for what each field means.
  *
@@ -66,6 +66,15 @@ MODULE_PARM_DESC(poweroff, "Power off right after the ready line");
 static bool powerbutton = true;
 module_param(powerbutton, bool, 0444);
 MODULE_PARM_DESC(powerbutton, "Power off on the ACPI fixed power button event");
+
+/*
+ * memplug_agent.reboot=1: the power button reboots the guest instead
+ * (kernel_restart(), the guest's own reboot path: the ACPI reset register
+ * first), so a test can ask the guest, not the VMM, to reboot.
+ */
+static bool reboot;
+module_param(reboot, bool, 0444);
+MODULE_PARM_DESC(reboot, "Reboot instead of powering off on the power button");
 
 /*
  * memplug_agent.pattern=N: when a memory range goes online, write a pattern
@@ -613,7 +622,10 @@ core_initcall(agent_early_init);
 
 static void agent_powerbutton_workfn(struct work_struct *work)
 {
-	pr_info("MEMPLUG-AGENT powerbutton uptime_ms=%llu\n", agent_uptime_ms());
+	pr_info("MEMPLUG-AGENT powerbutton uptime_ms=%llu reboot=%d\n",
+		agent_uptime_ms(), reboot);
+	if (reboot)
+		kernel_restart(NULL);
 	kernel_power_off();
 }
 static DECLARE_WORK(agent_powerbutton_work, agent_powerbutton_workfn);
