@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Hot-add benchmark: memplug against QEMU -M pc, same guest kernel.
+"""Hot-add and hot-remove benchmark: memplug against QEMU -M pc, same guest kernel.
 
 One boot of each VMM (sequential, never both at once), then in that guest:
   1. hot-add 128M (3x, --quick 1x) and 1G (1x): object-add (not timed as
@@ -889,8 +889,8 @@ memory-backend-ram` (not timed), then `device_add pc-dimm`, and
   hot-adds, with the same exit counters, against the 32-slot boot's.
 
 Options: `--quick` (one 128M, one 1G, an 8-DIMM burst, 3 + 2 cycles;
-default three 128M, one 1G, a 16-DIMM burst, 50 + 5 cycles: about 70 min
-in all here), `--soak N`, `--qemu-cycles N`, `--many-slots N` (0: no
+default three 128M, one 1G, a 16-DIMM burst, 50 + 5 cycles, and the
+256-slot boots: about 40 min in all here), `--soak N`, `--qemu-cycles N`, `--many-slots N` (0: no
 extra boots), `--out DIR`, `--only memplug|qemu`, `--no-perf`,
 `--deadline S` (every child is stopped after it; default 7200),
 `--report-only` (rewrite this section from `DIR/results.json`),
@@ -938,7 +938,8 @@ def write_readme(path, results):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--quick", action="store_true",
-                    help="one 128M, one 1G, an 8-DIMM burst")
+                    help="one 128M, one 1G, an 8-DIMM burst, 3 + 2 "
+                    "add/remove cycles")
     ap.add_argument("--out", default=str(ROOT / "build" / "bench" / "hotplug"))
     ap.add_argument("--only", choices=("memplug", "qemu"))
     ap.add_argument("--kernel", default=str(ROOT / "build" / "guest" / "vmlinux"))
