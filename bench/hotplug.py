@@ -927,12 +927,11 @@ def write_readme(path, results):
     for heading in (SECTION,) + OLD_SECTIONS:
         i = text.find("\n" + heading + "\n")
         if i >= 0:
-            text = text[:i + 1]
+            text = text[:i]
             break
-    else:
-        if text and not text.endswith("\n"):
-            text += "\n"
-    path.write_text(text + ("\n" if text else "") + section(results))
+    # One blank line before the section, however often it is rewritten.
+    text = text.rstrip("\n") + "\n\n" if text.strip() else ""
+    path.write_text(text + section(results))
 
 
 def main():
