@@ -260,29 +260,43 @@ static void method_mej0(struct aml *a)
 	aml_end(a, m);
 }
 
-/* Notify (MPnn, code) for a slot number. Notify needs the device's name
- * written out: given a reference computed at run time, such as DerefOf
- * (Index (Package () {MP00, ...}, Arg0)), iasl refuses to compile it and
- * ACPICA fails with AE_AML_OPERAND_TYPE. So this is one If per slot; it
- * does no port I/O, so its length costs a few comparisons per event. */
+/* Notify (MPnn, Arg1) for the slot number Arg0 in [lo, hi). Notify needs
+ * the device's name written out: given a reference computed at run time,
+ * such as DerefOf (Index (Package () {MP00, ...}, Arg0)), iasl refuses to
+ * compile it and ACPICA fails with AE_AML_OPERAND_TYPE. So the slot is
+ * found by halving the range: log2(slots) comparisons per event, not one
+ * per slot, which matters where the guest's AML interpreter is emulated
+ * (each If costs milliseconds there). MSCN passes only slot numbers. */
+static void mtfy_range(struct aml *a, unsigned int lo, unsigned int hi)
+{
+	unsigned int mid = lo + (hi - lo) / 2;
+	size_t i;
+
+	if (hi - lo == 1) {
+		char name[5];
+
+		snprintf(name, sizeof(name), "MP%02X", (uint8_t)lo);
+		aml_op(a, AML_NOTIFY);
+		aml_name(a, name);
+		aml_arg(a, 1);
+		return;
+	}
+	i = aml_if_begin(a);
+	aml_op(a, AML_LLESS);
+	aml_arg(a, 0);
+	aml_int(a, mid);
+	mtfy_range(a, lo, mid);
+	aml_end(a, i);
+	i = aml_else_begin(a);
+	mtfy_range(a, mid, hi);
+	aml_end(a, i);
+}
+
 static void method_mtfy(struct aml *a, unsigned int slots)
 {
 	size_t m = aml_method_begin(a, "MTFY", 2, false);
 
-	for (unsigned int n = 0; n < slots; n++) {
-		char name[5];
-		size_t i;
-
-		snprintf(name, sizeof(name), "MP%02X", (uint8_t)n);
-		i = aml_if_begin(a);
-		aml_op(a, AML_LEQUAL);
-		aml_arg(a, 0);
-		aml_int(a, n);
-		aml_op(a, AML_NOTIFY);
-		aml_name(a, name);
-		aml_arg(a, 1);
-		aml_end(a, i);
-	}
+	mtfy_range(a, 0, slots);
 	aml_end(a, m);
 }
 

@@ -6,9 +6,9 @@
  *
  * Original Table Header:
  *     Signature        "DSDT"
- *     Length           0x00000466 (1126)
+ *     Length           0x00000467 (1127)
  *     Revision         0x02
- *     Checksum         0xB3
+ *     Checksum         0x3B
  *     OEM ID           "MEMPLG"
  *     OEM Table ID     "MEMPLUG "
  *     OEM Revision     0x00000001 (1)
@@ -147,22 +147,22 @@ DefinitionBlock ("", "DSDT", 2, "MEMPLG", "MEMPLUG ", 0x00000001)
 
             Method (MTFY, 2, NotSerialized)
             {
-                If ((Arg0 == Zero))
+                If ((Arg0 < 0x02))
                 {
-                    Notify (MP00, Arg1)
+                    If ((Arg0 < One))
+                    {
+                        Notify (MP00, Arg1)
+                    }
+                    Else
+                    {
+                        Notify (MP01, Arg1)
+                    }
                 }
-
-                If ((Arg0 == One))
-                {
-                    Notify (MP01, Arg1)
-                }
-
-                If ((Arg0 == 0x02))
+                ElseIf ((Arg0 < 0x03))
                 {
                     Notify (MP02, Arg1)
                 }
-
-                If ((Arg0 == 0x03))
+                Else
                 {
                     Notify (MP03, Arg1)
                 }

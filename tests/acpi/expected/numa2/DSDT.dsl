@@ -6,9 +6,9 @@
  *
  * Original Table Header:
  *     Signature        "DSDT"
- *     Length           0x0000062F (1583)
+ *     Length           0x00000638 (1592)
  *     Revision         0x02
- *     Checksum         0xD1
+ *     Checksum         0x31
  *     OEM ID           "MEMPLG"
  *     OEM Table ID     "MEMPLUG "
  *     OEM Revision     0x00000001 (1)
@@ -153,42 +153,44 @@ DefinitionBlock ("", "DSDT", 2, "MEMPLG", "MEMPLUG ", 0x00000001)
 
             Method (MTFY, 2, NotSerialized)
             {
-                If ((Arg0 == Zero))
+                If ((Arg0 < 0x04))
                 {
-                    Notify (MP00, Arg1)
+                    If ((Arg0 < 0x02))
+                    {
+                        If ((Arg0 < One))
+                        {
+                            Notify (MP00, Arg1)
+                        }
+                        Else
+                        {
+                            Notify (MP01, Arg1)
+                        }
+                    }
+                    ElseIf ((Arg0 < 0x03))
+                    {
+                        Notify (MP02, Arg1)
+                    }
+                    Else
+                    {
+                        Notify (MP03, Arg1)
+                    }
                 }
-
-                If ((Arg0 == One))
+                ElseIf ((Arg0 < 0x06))
                 {
-                    Notify (MP01, Arg1)
+                    If ((Arg0 < 0x05))
+                    {
+                        Notify (MP04, Arg1)
+                    }
+                    Else
+                    {
+                        Notify (MP05, Arg1)
+                    }
                 }
-
-                If ((Arg0 == 0x02))
-                {
-                    Notify (MP02, Arg1)
-                }
-
-                If ((Arg0 == 0x03))
-                {
-                    Notify (MP03, Arg1)
-                }
-
-                If ((Arg0 == 0x04))
-                {
-                    Notify (MP04, Arg1)
-                }
-
-                If ((Arg0 == 0x05))
-                {
-                    Notify (MP05, Arg1)
-                }
-
-                If ((Arg0 == 0x06))
+                ElseIf ((Arg0 < 0x07))
                 {
                     Notify (MP06, Arg1)
                 }
-
-                If ((Arg0 == 0x07))
+                Else
                 {
                     Notify (MP07, Arg1)
                 }
