@@ -358,6 +358,19 @@ static int parse_backend(const char *s, struct add_args *a)
 	return 0;
 }
 
+/* A SHUTDOWN or RESET while waiting on the guest: it will not answer.
+ * Says so and returns true. */
+static bool guest_went_away(json_t *ev, const char *id, const char *before)
+{
+	const char *name = event_name(ev);
+
+	if (strcmp(name, "SHUTDOWN") && strcmp(name, "RESET"))
+		return false;
+	errmsg("%s: the guest %s before %s (see memplugctl list)", id,
+	       strcmp(name, "RESET") ? "shut down" : "was reset", before);
+	return true;
+}
+
 /* After device_add: the guest's _OST for the insertion of id. */
 static int wait_for_insert(struct qmp *q, const char *id, int64_t start_ms,
 			   double timeout)
@@ -394,12 +407,7 @@ static int wait_for_insert(struct qmp *q, const char *id, int64_t start_ms,
 			       acpi_ost_status_name(src, st));
 			return EXIT_REFUSED;
 		}
-		if (!strcmp(event_name(ev), "SHUTDOWN") ||
-		    !strcmp(event_name(ev), "RESET")) {
-			errmsg("%s: the guest %s before answering the hot-add "
-			       "(see memplugctl list)", id,
-			       strcmp(event_name(ev), "RESET") ? "shut down" :
-			       "was reset");
+		if (guest_went_away(ev, id, "answering the hot-add")) {
 			json_decref(ev);
 			return EXIT_FAIL;
 		}
@@ -607,12 +615,7 @@ static int wait_for_removal(struct qmp *q, const char *id, const char *memdev,
 			       acpi_ost_status_name(src, st));
 			return EXIT_REFUSED;
 		}
-		if (!strcmp(event_name(ev), "SHUTDOWN") ||
-		    !strcmp(event_name(ev), "RESET")) {
-			errmsg("%s: the guest %s before ejecting it (see "
-			       "memplugctl list)", id,
-			       strcmp(event_name(ev), "RESET") ? "shut down" :
-			       "was reset");
+		if (guest_went_away(ev, id, "ejecting it")) {
 			json_decref(ev);
 			return EXIT_FAIL;
 		}
