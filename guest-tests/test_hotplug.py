@@ -8,12 +8,10 @@ then hot-adds of 128M and 256M, one through memplugctl, and a burst of
 DIMMs back to back. Each 128M costs ~20 s of emulated guest work here."""
 import os
 import subprocess
-import tempfile
 
 import pytest
 
-from memplug_vm import BUILD, GUEST_KERNEL, Memplug, require_kvm
-from qmp_client import QMP
+from memplug_vm import BUILD, booted_guest
 
 M = 1 << 20
 BOOT_TIMEOUT = 20 * 60
@@ -74,21 +72,11 @@ class Guest:
 
 @pytest.fixture(scope="module")
 def guest():
-    require_kvm()
-    assert GUEST_KERNEL.exists(), "build/guest/vmlinux is missing: make guest"
-    tmp = tempfile.mkdtemp(prefix="mp-hp-")
-    sock = os.path.join(tmp, "vm.sock")
-    vm = Memplug(["--kernel", str(GUEST_KERNEL), "--cpus", "1", "--memory",
-                  "256M,slots=40,maxmem=8G", "--numa", "nodes=2",
-                  "--dimm", "id=cold0,size=128M,node=1",
-                  "--control", sock, "--cmdline", CMDLINE], "hotplug")
-    try:
-        i, ready = vm.wait_agent("ready", BOOT_TIMEOUT)
-        q = QMP(sock)
+    with booted_guest(["--cpus", "1", "--memory", "256M,slots=40,maxmem=8G",
+                       "--numa", "nodes=2", "--dimm",
+                       "id=cold0,size=128M,node=1", "--cmdline", CMDLINE],
+                      "hotplug", BOOT_TIMEOUT) as (vm, q, sock, i, ready):
         yield Guest(vm, q, sock, i, ready)
-        q.close()
-    finally:
-        vm.stop()
 
 
 def test_coldplugged_dimm_is_online_at_ready(guest):

@@ -1,32 +1,19 @@
 """Hot-add into a guest that onlines new memory as ZONE_MOVABLE
 (memhp_default_state=online_movable): the agent counts it in movable_kb."""
-import os
-import tempfile
-
 import pytest
 
-from memplug_vm import GUEST_KERNEL, Memplug, require_kvm
-from qmp_client import QMP
+from memplug_vm import booted_guest
 
 M = 1 << 20
 
 
 @pytest.fixture(scope="module")
 def guest():
-    require_kvm()
-    assert GUEST_KERNEL.exists(), "build/guest/vmlinux is missing: make guest"
-    sock = os.path.join(tempfile.mkdtemp(prefix="mp-mv-"), "vm.sock")
-    vm = Memplug(["--kernel", str(GUEST_KERNEL), "--memory",
-                  "256M,slots=4,maxmem=1G", "--control", sock, "--cmdline",
-                  "console=ttyS0 swiotlb=noforce "
-                  "memhp_default_state=online_movable"], "hotplug-movable")
-    try:
-        i, ready = vm.wait_agent("ready", 20 * 60)
-        q = QMP(sock)
+    with booted_guest(["--memory", "256M,slots=4,maxmem=1G", "--cmdline",
+                       "console=ttyS0 swiotlb=noforce "
+                       "memhp_default_state=online_movable"],
+                      "hotplug-movable") as (vm, q, _, i, ready):
         yield vm, q, i, ready
-        q.close()
-    finally:
-        vm.stop()
 
 
 def test_hot_added_memory_is_movable(guest):

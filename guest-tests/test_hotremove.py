@@ -12,13 +12,11 @@ with _OST 0x82 and the DIMM stays. Each 128M add or remove costs ~10-20 s
 of emulated guest work here."""
 import os
 import subprocess
-import tempfile
 import time
 
 import pytest
 
-from memplug_vm import BUILD, GUEST_KERNEL, Memplug, require_kvm
-from qmp_client import QMP
+from memplug_vm import BUILD, booted_guest
 
 M = 1 << 20
 BOOT_TIMEOUT = 20 * 60
@@ -87,29 +85,21 @@ class Guest:
         return None
 
 
-def boot(name, cmdline, prefix):
-    require_kvm()
-    assert GUEST_KERNEL.exists(), "build/guest/vmlinux is missing: make guest"
-    sock = os.path.join(tempfile.mkdtemp(prefix=prefix), "vm.sock")
-    vm = Memplug(["--kernel", str(GUEST_KERNEL), "--cpus", "1", "--memory",
-                  "256M,slots=8,maxmem=2G", "--control", sock, "--cmdline",
-                  cmdline, "-v"], name)
-    i, ready = vm.wait_agent("ready", BOOT_TIMEOUT)
-    return vm, Guest(vm, QMP(sock), sock, i, ready)
+def booted(name, cmdline):
+    """booted_guest() with room for 8 DIMMs; yields Guest()'s arguments."""
+    return booted_guest(["--cpus", "1", "--memory", "256M,slots=8,maxmem=2G",
+                         "--cmdline", cmdline, "-v"], name, BOOT_TIMEOUT)
 
 
 # ---------------------------------------------------------------- module A
 
 @pytest.fixture(scope="module")
 def movable():
-    vm, g = boot("hotremove-movable",
-                 BASE + "memhp_default_state=online_movable", "mp-hr-")
-    try:
-        g.baseline_rss = rss_kb(vm.proc.pid)
+    with booted("hotremove-movable", BASE +
+                "memhp_default_state=online_movable") as args:
+        g = Guest(*args)
+        g.baseline_rss = rss_kb(g.vm.proc.pid)
         yield g
-        g.qmp.close()
-    finally:
-        vm.stop()
 
 
 def test_a1_hot_add_movable_touches_host_memory(movable):
@@ -222,13 +212,9 @@ def test_a5_system_powerdown_powers_off(movable):
 
 @pytest.fixture(scope="module")
 def pinned():
-    vm, g = boot("hotremove-pinned", BASE + "memhp_default_state=online "
-                 "memplug_agent.pin=1 memplug_agent.reboot=1", "mp-hp-")
-    try:
-        yield g
-        g.qmp.close()
-    finally:
-        vm.stop()
+    with booted("hotremove-pinned", BASE + "memhp_default_state=online "
+                "memplug_agent.pin=1 memplug_agent.reboot=1") as args:
+        yield Guest(*args)
 
 
 def test_b1_pinned_dimm_eject_refused_and_kept(pinned):

@@ -2,32 +2,19 @@
 lands in ZONE_MOVABLE when the guest boots with movable_node, and can then
 be removed. (memhp_default_state=online lets the kernel online it; with
 movable_node its default zone for such memory is ZONE_MOVABLE.)"""
-import os
-import tempfile
-
 import pytest
 
-from memplug_vm import GUEST_KERNEL, Memplug, require_kvm
-from qmp_client import QMP
+from memplug_vm import booted_guest
 
 
 @pytest.fixture(scope="module")
 def guest():
-    require_kvm()
-    assert GUEST_KERNEL.exists(), "build/guest/vmlinux is missing: make guest"
-    sock = os.path.join(tempfile.mkdtemp(prefix="mp-mn-"), "vm.sock")
-    vm = Memplug(["--kernel", str(GUEST_KERNEL), "--memory",
-                  "256M,slots=4,maxmem=1G", "--dimm", "id=c0,size=128M",
-                  "--control", sock, "--cmdline",
-                  "console=ttyS0 swiotlb=noforce movable_node "
-                  "memhp_default_state=online"], "movable-node")
-    try:
-        i, ready = vm.wait_agent("ready", 20 * 60)
-        q = QMP(sock)
+    with booted_guest(["--memory", "256M,slots=4,maxmem=1G", "--dimm",
+                       "id=c0,size=128M", "--cmdline",
+                       "console=ttyS0 swiotlb=noforce movable_node "
+                       "memhp_default_state=online"],
+                      "movable-node") as (vm, q, _, i, ready):
         yield vm, q, i, ready
-        q.close()
-    finally:
-        vm.stop()
 
 
 def test_coldplugged_dimm_is_movable_at_boot(guest):

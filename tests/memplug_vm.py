@@ -4,11 +4,13 @@ for lines with generous timeouts (never sleeps), parse guest agent lines.
 Every run keeps its console and stderr in build/test-logs/ so a failure can
 be read after the fact.
 """
+import contextlib
 import os
 import pathlib
 import re
 import signal
 import subprocess
+import tempfile
 import threading
 import time
 
@@ -179,6 +181,29 @@ class Memplug:
     def elapsed(self, index):
         """Seconds from start to console line index."""
         return self.console.times[index] - self.started
+
+
+@contextlib.contextmanager
+def booted_guest(args, name, timeout=20 * 60):
+    """The test kernel booted with a control socket and args, up to the
+    agent's ready line. Yields (vm, qmp, socket path, index of the ready
+    line, its fields); memplug is always stopped afterwards."""
+    from qmp_client import QMP
+
+    require_kvm()
+    assert GUEST_KERNEL.exists(), "build/guest/vmlinux is missing: make guest"
+    sock = os.path.join(tempfile.mkdtemp(prefix=f"mp-{name}-"), "vm.sock")
+    vm = Memplug(["--kernel", str(GUEST_KERNEL), "--control", sock] + args,
+                 name)
+    try:
+        i, ready = vm.wait_agent("ready", timeout)
+        q = QMP(sock)
+        try:
+            yield vm, q, sock, i, ready
+        finally:
+            q.close()
+    finally:
+        vm.stop()
 
 
 def run(args, timeout=60, env=None):
