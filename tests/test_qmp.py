@@ -313,3 +313,28 @@ def test_prealloc_failure_is_the_requests_error(tmp_path):
             q.close()
     finally:
         subprocess.run(["umount", str(mnt)], check=False)
+
+
+def test_hot_add_with_busy_and_waiting_vcpus(tmp_path):
+    """device_add takes every vCPU out of KVM_RUN while it changes the KVM
+    memory slots. Here vCPU 0 loops and prints, and vCPUs 1 and 2 wait
+    inside KVM_RUN for a SIPI that never comes: every add is answered, and
+    vCPU 0 prints on afterwards."""
+    require_kvm()
+    sock = tmp_path / "t.sock"
+    with Memplug(["--kernel", str(GUESTS / "ticker.elf"), "--cpus", "3",
+                  "--memory", "256M,slots=8,maxmem=2G", "--control",
+                  str(sock)], "qmp-ticker") as p:
+        assert p.console.wait_for("^go$", 60) is not None, p.stderr.text()
+        q = QMP(sock)
+        for i in range(8):
+            q.cmd("object-add", **{"qom-type": "memory-backend-ram",
+                                   "id": f"m{i}", "size": 128 * M})
+            q.cmd("device_add", driver="pc-dimm", id=f"d{i}", memdev=f"m{i}")
+        assert [d["data"]["id"] for d in devices(q)] == \
+            [f"d{i}" for i in range(8)]
+        after = len(p.console.lines)
+        assert p.console.wait_for("^t$", 60, start=after + 5) is not None, \
+            "vCPU 0 stopped printing after the hot-adds"
+        assert q.cmd("query-status")["running"] is True
+        q.close()

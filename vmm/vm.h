@@ -49,6 +49,11 @@ struct vm {
 	char *cmdline; /* the guest's, with the PVM additions; NULL if none */
 	int state;    /* enum vm_state, accessed atomically */
 	int event_fd; /* readable once state leaves VM_RUNNING */
+	/* Memory slot changes in progress; vCPU threads wait on hold_cond
+	 * outside KVM_RUN while there are any (vm_set_dimm_memory). */
+	pthread_mutex_t hold_lock;
+	pthread_cond_t hold_cond;
+	int holds; /* changed under hold_lock, read atomically */
 };
 
 /* Opens the KVM device and checks the API. Returns an fd or -errno, with a
@@ -64,7 +69,8 @@ int vm_check_cpus(int kvm_fd, unsigned int cpus);
 int vm_create(struct vm *vm, int kvm_fd, const struct config *cfg,
 	      const struct memmap *map, struct memhp_events memhp_ev);
 /* Installs (size > 0) or removes (size 0) the KVM memory slot of DIMM
- * slot n. Returns 0 or -errno. */
+ * slot n, with every vCPU held outside KVM_RUN meanwhile. Callers
+ * serialize their calls. Returns 0 or -errno. */
 int vm_set_dimm_memory(struct vm *vm, unsigned int n, uint64_t gpa,
 		       uint64_t size, void *hva);
 int vm_start(struct vm *vm);
