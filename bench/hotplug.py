@@ -37,7 +37,6 @@ import os
 import pathlib
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -48,6 +47,7 @@ import time
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 from memplug_vm import Stream, parse_agent  # noqa: E402
+from qmp_client import connect_unix  # noqa: E402
 
 M = 1 << 20
 BOOT_TIMEOUT = 15 * 60
@@ -94,16 +94,7 @@ class QMPThreaded:
     the console."""
 
     def __init__(self, path, timeout=60):
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                self.sock.connect(str(path))
-                break
-            except (FileNotFoundError, ConnectionRefusedError):
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.05)
+        self.sock = connect_unix(path, timeout)
         self.msgs = []  # (t, msg)
         self.replies_taken = 0
         self.cond = threading.Condition()

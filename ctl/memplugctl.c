@@ -4,7 +4,6 @@
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
-#include <limits.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -117,21 +116,6 @@ static int bad_option(const char *cmd, int c, char **argv)
 	return EXIT_FAIL;
 }
 
-
-static int parse_node(const char *s, long long *out)
-{
-	unsigned long v;
-	char *end;
-
-	if (*s < '0' || *s > '9')
-		return -EINVAL;
-	errno = 0;
-	v = strtoul(s, &end, 10);
-	if (errno || *end || v > INT_MAX)
-		return -EINVAL;
-	*out = (long long)v;
-	return 0;
-}
 
 static int parse_timeout(const char *s, double *out)
 {
@@ -437,6 +421,7 @@ static int cmd_add(int argc, char **argv, const char *sock)
 	json_t *args;
 	struct qmp q;
 	int64_t start;
+	unsigned int node;
 	int c, r;
 
 	optind = 0;
@@ -445,11 +430,12 @@ static int cmd_add(int argc, char **argv, const char *sock)
 		case 's': sock = optarg; break;
 		case 'h': usage(stdout); return EXIT_OK;
 		case OPT_NODE:
-			if (parse_node(optarg, &a.node) < 0) {
+			if (config_parse_uint(optarg, &node) < 0) {
 				errmsg("add: --node %s: need a node number "
 				       "(0, 1, ...)", optarg);
 				return EXIT_FAIL;
 			}
+			a.node = node;
 			break;
 		case OPT_ID:
 			if (!*optarg) {

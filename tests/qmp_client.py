@@ -9,19 +9,26 @@ class QMPError(Exception):
     pass
 
 
+def connect_unix(path, timeout):
+    """A socket connected to path, retried until the VMM has created and
+    opened it or timeout seconds have passed."""
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            sock.connect(str(path))
+            return sock
+        except (FileNotFoundError, ConnectionRefusedError):
+            if time.monotonic() > deadline:
+                sock.close()
+                raise
+            time.sleep(0.05)
+
+
 class QMP:
     def __init__(self, path, timeout=30, negotiate=True):
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock = connect_unix(path, timeout)
         self.sock.settimeout(timeout)
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                self.sock.connect(str(path))
-                break
-            except (FileNotFoundError, ConnectionRefusedError):
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.05)
         self.buf = b""
         self.events = []
         self.greeting = self.recv()

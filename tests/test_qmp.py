@@ -1,7 +1,6 @@
 """The control socket (QMP) against a tiny guest that never answers: what
 memplug itself does with each request, every refusal, and that a refused
 request changes nothing. The guest side of hot-add is in guest-tests/."""
-import json
 import os
 import stat
 import subprocess
@@ -9,7 +8,7 @@ import subprocess
 import pytest
 
 from memplug_vm import GUESTS, Memplug, require_kvm
-from qmp_client import QMP, QMPError
+from qmp_client import QMP
 
 M = 1 << 20
 G = 1 << 30

@@ -74,7 +74,7 @@ void config_usage(FILE *f)
 "configuration. Exit status 1: bad configuration or a VM failure.\n", f);
 }
 
-static int parse_uint(const char *s, unsigned int *out)
+int config_parse_uint(const char *s, unsigned int *out)
 {
 	unsigned long v;
 	char *end;
@@ -107,7 +107,7 @@ static int parse_memory(struct config *c, const char *arg, char *err,
 			if (config_parse_size(tok, &c->mem) < 0)
 				goto bad_size;
 		} else if (!strncmp(tok, "slots=", 6)) {
-			if (parse_uint(tok + 6, &c->slots) < 0) {
+			if (config_parse_uint(tok + 6, &c->slots) < 0) {
 				snprintf(err, errlen, "--memory: slots=%s is not "
 					 "a number", tok + 6);
 				return -EINVAL;
@@ -166,7 +166,7 @@ int config_parse(struct config *c, int argc, char **argv, char *err,
 		case OPT_INITRD: c->initrd = optarg; break;
 		case OPT_CMDLINE: c->cmdline = optarg; break;
 		case OPT_CPUS:
-			if (parse_uint(optarg, &c->cpus) < 0 || !c->cpus) {
+			if (config_parse_uint(optarg, &c->cpus) < 0 || !c->cpus) {
 				snprintf(err, errlen, "--cpus %s: need a whole "
 					 "number of at least 1", optarg);
 				return -EINVAL;
@@ -192,7 +192,7 @@ int config_parse(struct config *c, int argc, char **argv, char *err,
 		case OPT_DEBUG_IO: c->debug_io = true; break;
 		case OPT_NUMA:
 			if (strncmp(optarg, "nodes=", 6) ||
-			    parse_uint(optarg + 6, &c->numa_nodes) < 0 ||
+			    config_parse_uint(optarg + 6, &c->numa_nodes) < 0 ||
 			    !c->numa_nodes) {
 				snprintf(err, errlen, "--numa %s: expected "
 					 "nodes=N with N of at least 1", optarg);

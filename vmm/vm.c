@@ -138,7 +138,8 @@ static bool vm_running(struct vm *vm)
 /* Asks every vCPU to leave KVM_RUN and stay out until vcpus_release().
  * It does not wait for them: KVM_SET_USER_MEMORY_REGION allocates first
  * and only then waits for the vCPUs inside KVM_RUN (its SRCU readers); by
- * then they have left. With a busy guest that wait took up to 1.8 ms. */
+ * then they have normally left. Without the hold, a busy guest made a
+ * 128M slot take ~1 ms instead of ~0.25 ms (docs/notes.md). */
 static void vcpus_hold(struct vm *vm)
 {
 	pthread_mutex_lock(&vm->hold_lock);
@@ -271,7 +272,6 @@ int vm_set_dimm_memory(struct vm *vm, unsigned int n, uint64_t gpa,
 		.slot = VM_DIMM_KVM_SLOT0 + n, .guest_phys_addr = gpa,
 		.memory_size = size, .userspace_addr = (uint64_t)(uintptr_t)hva,
 	};
-
 	int e = 0;
 
 	vcpus_hold(vm);
