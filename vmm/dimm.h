@@ -33,7 +33,8 @@ enum dimm_state { DIMM_EMPTY, DIMM_INSERTING, DIMM_PRESENT, DIMM_REMOVING };
 
 /* Monotonic nanoseconds of each hot-add step; 0 = not reached. */
 struct dimm_timeline {
-	uint64_t request, memslot, sci, guest_read, ost;
+	/* slot_call: KVM_SET_USER_MEMORY_REGION called; memslot: it returned */
+	uint64_t request, slot_call, memslot, sci, guest_read, ost;
 };
 
 struct dimm {

@@ -363,6 +363,7 @@ static int plug_dimm(struct machine *m, int slot, const struct dimm_args *a,
 {
 	struct backend *b = backend_find(&m->dimms, a->memdev);
 	struct dimm *d = &m->dimms.slots[slot];
+	uint64_t t_call = now_ns();
 	int r;
 
 	r = vm_set_dimm_memory(&m->vm, (unsigned int)slot, addr, b->size, b->hva);
@@ -373,6 +374,7 @@ static int plug_dimm(struct machine *m, int slot, const struct dimm_args *a,
 	}
 	dimm_commit(&m->dimms, slot, a, addr, true);
 	d->t.request = t_request;
+	d->t.slot_call = t_call;
 	d->t.memslot = now_ns();
 	r = memhp_plug(&m->vm.memhp, (unsigned int)slot, addr, b->size, a->node);
 	if (r < 0) {
@@ -626,8 +628,9 @@ static json_t *cmd_timeline(void *ctx, json_t *args, char *err, size_t errlen)
 		if (d->state == DIMM_EMPTY || !d->t.request)
 			continue;
 		json_array_append_new(list, json_pack(
-			"{s:s,s:I,s:o,s:o,s:o,s:o}", "device", d->id, "slot",
-			(json_int_t)i, "slot-installed-us",
+			"{s:s,s:I,s:o,s:o,s:o,s:o,s:o}", "device", d->id, "slot",
+			(json_int_t)i, "slot-call-us",
+			since(d->t.request, d->t.slot_call), "slot-installed-us",
 			since(d->t.request, d->t.memslot), "sci-raised-us",
 			since(d->t.request, d->t.sci), "guest-first-read-us",
 			since(d->t.request, d->t.guest_read), "ost-us",
