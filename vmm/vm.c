@@ -104,14 +104,11 @@ static void vm_irq_set(void *ctx, unsigned int gsi, int level)
 			  strerror(errno));
 }
 
-void vm_request_stop(struct vm *vm, enum vm_state why)
+/* Pulls every started vCPU out of KVM_RUN, the calling one included
+ * (it then makes one extra, empty KVM_RUN). The caller has first set the
+ * state the vCPU threads check before they enter KVM_RUN again. */
+static void vcpus_kick(struct vm *vm)
 {
-	int expected = VM_RUNNING;
-	uint64_t one = 1;
-
-	if (!atomic_compare_exchange_strong((_Atomic int *)&vm->state,
-					    &expected, (int)why))
-		return;
 	for (unsigned int i = 0; vm->vcpus && i < vm->nvcpus; i++) {
 		struct vcpu *v = &vm->vcpus[i];
 
@@ -122,6 +119,17 @@ void vm_request_stop(struct vm *vm, enum vm_state why)
 		v->run->immediate_exit = 1;
 		pthread_kill(v->thread, SIG_KICK);
 	}
+}
+
+void vm_request_stop(struct vm *vm, enum vm_state why)
+{
+	int expected = VM_RUNNING;
+	uint64_t one = 1;
+
+	if (!atomic_compare_exchange_strong((_Atomic int *)&vm->state,
+					    &expected, (int)why))
+		return;
+	vcpus_kick(vm);
 	/* Held vCPUs see the new state. */
 	pthread_mutex_lock(&vm->hold_lock);
 	pthread_cond_broadcast(&vm->hold_cond);
@@ -145,16 +153,7 @@ static void vcpus_hold(struct vm *vm)
 	pthread_mutex_lock(&vm->hold_lock);
 	atomic_fetch_add((_Atomic int *)&vm->holds, 1);
 	pthread_mutex_unlock(&vm->hold_lock);
-	for (unsigned int i = 0; vm->vcpus && i < vm->nvcpus; i++) {
-		struct vcpu *v = &vm->vcpus[i];
-
-		if (!v->started || pthread_equal(v->thread, pthread_self()))
-			continue;
-		/* As in vm_request_stop: a vCPU between its hold check and
-		 * KVM_RUN returns at once. */
-		v->run->immediate_exit = 1;
-		pthread_kill(v->thread, SIG_KICK);
-	}
+	vcpus_kick(vm);
 }
 
 static void vcpus_release(struct vm *vm)
