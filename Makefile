@@ -14,7 +14,7 @@ TEST_SRCS := $(wildcard tests/test_*.c)
 TEST_BINS := $(TEST_SRCS:tests/%.c=$(B)/tests/%)
 TEST_GUESTS := $(patsubst tests/guests/%.S,$(B)/tests/guests/%.elf,$(wildcard tests/guests/*.S))
 
-.PHONY: all help deps guest check unit run bench soak clean
+.PHONY: all help deps guest check check-pvm unit run bench soak clean
 # Keep the objects of the test binaries; make would delete them as intermediates.
 .SECONDARY:
 all: $(B)/memplug $(B)/memplugctl $(TEST_BINS) $(TEST_GUESTS)
@@ -24,7 +24,9 @@ help:
 	@echo "make deps       install what is missing (Debian packages, guest kernel)"
 	@echo "make guest      build the test guest kernel into build/guest/ (cached)"
 	@echo "make run        build everything and boot the demo guest"
-	@echo "make check      unit tests and guest tests (closing line: N passed, M failed)"
+	@echo "make check      host tests, guest tests on a real KVM (scripts/kvm-run), PVM smoke set"
+	@echo "                (closing line: N passed, M failed; MEMPLUG_KVM=auto|direct|nested)"
+	@echo "make check-pvm  every guest test directly on the PVM software KVM"
 	@echo "make unit       unit tests only (no KVM, no guest kernel)"
 	@echo "make bench      benchmarks against QEMU (and kvmtool with LKVM=path)"
 	@echo "make soak       long guest tests, not part of CI"
@@ -68,13 +70,17 @@ unit: all
 	$(PYTHON) -m pytest -q tests
 
 check: deps all guest
-	$(PYTHON) -m pytest -v tests guest-tests
+	PYTHON=$(PYTHON) scripts/check
+
+check-pvm: deps all guest
+	@[ -e /sys/module/kvm_pvm ] || { echo "check-pvm: the PVM KVM (kvm_pvm) is not loaded here" >&2; exit 1; }
+	MEMPLUG_KVM=direct PYTHON=$(PYTHON) scripts/check guest
 
 bench: deps all guest
 	$(PYTHON) bench/bench.py && $(PYTHON) bench/hotplug.py
 
 soak: deps all guest
-	MEMPLUG_SOAK=1 $(PYTHON) -m pytest -v guest-tests
+	MEMPLUG_SOAK=1 scripts/kvm-run $(PYTHON) -m pytest -v guest-tests
 
 clean:
 	rm -rf $(B)

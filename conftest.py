@@ -1,8 +1,25 @@
 """pytest settings shared by tests/ and guest-tests/."""
-import sys
+import os
 import pathlib
+import sys
+
+import pytest
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent / "tests"))
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """A failed test shows every guest still running: its last console
+    lines and memplug's threads, so a guest that stopped making progress
+    can be read from the report."""
+    outcome = yield
+    report = outcome.get_result()
+    if report.failed:
+        import memplug_vm
+
+        for vm in list(memplug_vm.RUNNING):
+            report.sections.append((f"guest {vm.name}", vm.diagnostics()))
 
 
 def pytest_terminal_summary(terminalreporter):
@@ -15,3 +32,8 @@ def pytest_terminal_summary(terminalreporter):
     if skipped:
         line += f", {skipped} skipped"
     terminalreporter.write_line(line)
+    # scripts/check runs pytest once per lane and adds the counts up.
+    counts = os.environ.get("MEMPLUG_COUNTS")
+    if counts:
+        with open(counts, "a") as f:
+            f.write(f"{passed} {failed} {skipped}\n")

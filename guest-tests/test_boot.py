@@ -6,10 +6,11 @@ a module. Timeouts are generous on purpose; the time each wait took is in
 build/test-logs/ and in the README's table."""
 import pytest
 
-from memplug_vm import GUEST_KERNEL, GUEST_BZIMAGE, Memplug, require_kvm
+from memplug_vm import (GUEST_BZIMAGE, GUEST_KERNEL, Memplug, guest_bound,
+                        require_kvm)
 
-BOOT_TIMEOUT = 20 * 60
-POWEROFF_TIMEOUT = 5 * 60
+BOOT_TIMEOUT = guest_bound(20 * 60)
+POWEROFF_TIMEOUT = guest_bound(5 * 60)
 CMDLINE = "console=ttyS0 swiotlb=noforce memplug_agent.poweroff=1"
 RAM_KB = 256 * 1024
 

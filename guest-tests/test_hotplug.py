@@ -11,11 +11,11 @@ import subprocess
 
 import pytest
 
-from memplug_vm import BUILD, booted_guest
+from memplug_vm import BUILD, booted_guest, guest_bound
 
 M = 1 << 20
-BOOT_TIMEOUT = 20 * 60
-HOTPLUG_TIMEOUT = 10 * 60
+BOOT_TIMEOUT = guest_bound(20 * 60)
+HOTPLUG_TIMEOUT = guest_bound(10 * 60)
 SOAK = bool(os.environ.get("MEMPLUG_SOAK"))
 BURST = 32 if SOAK else 8
 # The agent checks a sample of pages per new block; every page in a soak.

@@ -4,7 +4,9 @@ be removed. (memhp_default_state=online lets the kernel online it; with
 movable_node its default zone for such memory is ZONE_MOVABLE.)"""
 import pytest
 
-from memplug_vm import booted_guest
+from memplug_vm import booted_guest, guest_bound
+
+WAIT = guest_bound(10 * 60)
 
 
 @pytest.fixture(scope="module")
@@ -27,9 +29,9 @@ def test_coldplugged_dimm_is_movable_at_boot(guest):
 def test_coldplugged_dimm_can_be_removed(guest):
     vm, q, i, ready = guest
     q.cmd("device_del", id="c0")
-    ev = q.wait_event("DEVICE_DELETED", 600)
+    ev = q.wait_event("DEVICE_DELETED", WAIT)
     assert ev and ev["data"]["device"] == "c0"
-    _, mem = vm.wait_agent_where("memory", lambda f: f["blocks"] == 2, 600,
+    _, mem = vm.wait_agent_where("memory", lambda f: f["blocks"] == 2, WAIT,
                                  i + 1)
     assert mem["memtotal_kb"] == ready["memtotal_kb"] - 128 * 1024
     assert mem["movable_kb"] == 0

@@ -2,9 +2,6 @@
 # Install the Debian 12 packages memplug needs to build and test, and only
 # those that are missing. Called by `make deps` (as root, no stdin, also in
 # CI). Quiet when everything is there.
-#
-# qemu-system-x86 is deliberately not here: only `make bench` needs it, and
-# bench installs it itself.
 set -eu
 
 PACKAGES="
@@ -15,6 +12,7 @@ linux-source-6.1
 flex bison bc libelf-dev libssl-dev cpio xz-utils kmod
 patch lz4
 python3 python3-pytest
+qemu-system-x86 busybox-static
 "
 # What each is for:
 #   gcc make libc6-dev        the VMM and unit tests
@@ -28,6 +26,10 @@ python3 python3-pytest
 #   lz4                       the guest's bzImage is LZ4-compressed (fastest
 #                             decompressor when it runs under an emulator)
 #   python3 python3-pytest    the test harness
+#   qemu-system-x86 busybox-static
+#                             scripts/kvm-run: the L1 VM (QEMU-TCG, -cpu max)
+#                             that gives guest tests a real kvm-amd, and its
+#                             initramfs; also the benchmarks' QEMU
 
 installed() {
 	[ "$(dpkg-query -W -f='${Status}' "$1" 2>/dev/null)" = "install ok installed" ]

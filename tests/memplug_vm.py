@@ -22,6 +22,10 @@ GUEST_KERNEL = BUILD / "guest" / "vmlinux"
 GUEST_BZIMAGE = BUILD / "guest" / "bzImage"
 LOGS = BUILD / "test-logs"
 
+# Memplug processes not yet stopped: a failing test shows what each is
+# doing (conftest.py).
+RUNNING = set()
+
 AGENT_RE = re.compile(r"MEMPLUG-AGENT (\w+)((?: \w+=-?\d+)*)\s*$")
 
 
@@ -40,6 +44,15 @@ def require_kvm():
 
 def is_pvm():
     return os.path.exists("/sys/module/kvm_pvm")
+
+
+def guest_bound(pvm_seconds):
+    """Bound of a wait for the guest, given as sized for PVM, which emulates
+    guest kernel code (a boot there takes minutes). On a real KVM, even
+    nested under TCG, a guest boots in seconds: a fifth of the PVM figure,
+    never under two minutes, still leaves a wide margin and keeps a guest
+    that stopped making progress from holding a test run for long."""
+    return pvm_seconds if is_pvm() else max(120, pvm_seconds // 5)
 
 
 def parse_agent(line):
@@ -99,12 +112,55 @@ class Stream:
             return "\n".join(self.lines)
 
 
+def thread_states(pid, interval=0.5):
+    """memplug's threads as the host kernel sees them: name, scheduler
+    state, CPU used over interval seconds (a vCPU at ~100 % spins, one at
+    0 % waits), the kernel function it sleeps in and the top of its kernel
+    stack (root only). What a hung guest is doing starts here."""
+    def sample():
+        out = {}
+        for task in pathlib.Path(f"/proc/{pid}/task").iterdir():
+            try:
+                stat = (task / "stat").read_text()
+                fields = stat.rsplit(")", 1)[1].split()
+                out[task.name] = (stat[stat.index("(") + 1:stat.rindex(")")],
+                                  fields[0], int(fields[11]) + int(fields[12]))
+            except (OSError, ValueError, IndexError):
+                pass
+        return out
+
+    try:
+        first = sample()
+        time.sleep(interval)
+        second = sample()
+    except OSError as e:
+        return f"(no thread states: {e})"
+    hz = os.sysconf("SC_CLK_TCK")
+    rows = []
+    for tid, (comm, state, ticks) in sorted(second.items(), key=lambda t: int(t[0])):
+        used = (ticks - first.get(tid, (comm, state, ticks))[2]) / hz / interval
+        task = pathlib.Path(f"/proc/{pid}/task/{tid}")
+        try:
+            wchan = (task / "wchan").read_text().strip() or "-"
+        except OSError:
+            wchan = "?"
+        try:
+            stack = [line.split()[1] for line in
+                     (task / "stack").read_text().splitlines()[:4]]
+        except (OSError, IndexError):
+            stack = []
+        rows.append(f"  {comm:<12} tid {tid} state {state} cpu {used:4.0%} "
+                    f"wchan {wchan} {' < '.join(stack)}")
+    return "\n".join(rows)
+
+
 class Memplug:
     """One memplug process. Use as a context manager: it is always stopped."""
 
     def __init__(self, args, name, env=None):
         LOGS.mkdir(parents=True, exist_ok=True)
         self.name = name
+        RUNNING.add(self)
         self.started = time.monotonic()
         full_env = dict(os.environ)
         full_env.update(env or {})
@@ -122,6 +178,7 @@ class Memplug:
         self.stop()
 
     def stop(self, timeout=30):
+        RUNNING.discard(self)
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
             try:
@@ -132,6 +189,18 @@ class Memplug:
         self.console.thread.join(5)
         self.stderr.thread.join(5)
         return self.proc.returncode
+
+    def diagnostics(self):
+        """What to print when a wait for this guest ran out: its last
+        console lines, memplug's messages and, while it runs, the state of
+        each memplug thread (the vCPUs among them)."""
+        parts = [f"memplug '{self.name}' (pid {self.proc.pid}, exit status "
+                 f"{self.proc.poll()}); last console lines:",
+                 "\n".join(self.console.lines[-25:]),
+                 "memplug's stderr (end):", self.stderr.text()[-3000:]]
+        if self.proc.poll() is None:
+            parts += ["memplug's threads:", thread_states(self.proc.pid)]
+        return "\n".join(parts)
 
     def wait_exit(self, timeout):
         try:
@@ -145,10 +214,8 @@ class Memplug:
         i = self.console.wait_for(r"MEMPLUG-AGENT %s\b" % kind, timeout, start)
         if i is None:
             raise AssertionError(
-                f"no 'MEMPLUG-AGENT {kind}' line within {timeout}s "
-                f"(memplug exit status {self.proc.poll()}); last console "
-                f"lines:\n" + "\n".join(self.console.lines[-25:]) +
-                "\nstderr:\n" + self.stderr.text()[-3000:])
+                f"no 'MEMPLUG-AGENT {kind}' line within {timeout}s\n" +
+                self.diagnostics())
         return i, parse_agent(self.console.lines[i])[1]
 
     def agent_lines(self, kind, start=0):
@@ -172,8 +239,7 @@ class Memplug:
             except AssertionError:
                 raise AssertionError(
                     f"no 'MEMPLUG-AGENT {kind}' line matching the "
-                    f"expectation within {timeout}s; last lines:\n" +
-                    "\n".join(self.console.lines[-25:]))
+                    f"expectation within {timeout}s\n" + self.diagnostics())
             if pred(fields):
                 return i, fields
             i += 1
@@ -184,7 +250,7 @@ class Memplug:
 
 
 @contextlib.contextmanager
-def booted_guest(args, name, timeout=20 * 60):
+def booted_guest(args, name, timeout=guest_bound(20 * 60)):
     """The test kernel booted with a control socket and args, up to the
     agent's ready line. Yields (vm, qmp, socket path, index of the ready
     line, its fields); memplug is always stopped afterwards."""
