@@ -28,7 +28,8 @@ help:
 	@echo "                (closing line: N passed, M failed; MEMPLUG_KVM=auto|direct|nested)"
 	@echo "make check-pvm  every guest test directly on the PVM software KVM"
 	@echo "make unit       unit tests only (no KVM, no guest kernel)"
-	@echo "make bench      benchmarks against QEMU (and kvmtool with LKVM=path)"
+	@echo "make bench      benchmarks against QEMU (and kvmtool with LKVM=path); the"
+	@echo "                real-KVM section (bench/realkvm.py) runs through scripts/kvm-run"
 	@echo "make soak       long guest tests, not part of CI"
 	@echo "make clean      remove build/ (the guest kernel cache outside it stays)"
 
@@ -77,7 +78,8 @@ check-pvm: deps all guest
 	MEMPLUG_KVM=direct PYTHON=$(PYTHON) scripts/check guest
 
 bench: deps all guest
-	$(PYTHON) bench/bench.py && $(PYTHON) bench/hotplug.py
+	$(PYTHON) bench/bench.py && $(PYTHON) bench/hotplug.py && \
+		scripts/kvm-run $(PYTHON) bench/realkvm.py
 
 soak: deps all guest
 	MEMPLUG_SOAK=1 scripts/kvm-run $(PYTHON) -m pytest -v guest-tests

@@ -31,9 +31,14 @@ def pytest_terminal_summary(terminalreporter):
     line = f"{passed} passed, {failed} failed"
     if skipped:
         line += f", {skipped} skipped"
+    retries = []
+    if "memplug_vm" in sys.modules:
+        retries = sys.modules["memplug_vm"].RETRIES
+    for r in retries:
+        terminalreporter.write_line(f"RETRIED {r}")
     terminalreporter.write_line(line)
     # scripts/check runs pytest once per lane and adds the counts up.
     counts = os.environ.get("MEMPLUG_COUNTS")
     if counts:
         with open(counts, "a") as f:
-            f.write(f"{passed} {failed} {skipped}\n")
+            f.write(f"{passed} {failed} {skipped} {len(retries)}\n")

@@ -1303,6 +1303,9 @@ def render_readme(res):
       "as `hotplug.py`'s, are kept). Raw data: `bench/results.json`; "
       "console logs of every run: `build/bench/logs/`.")
     a("")
+    a("On a real KVM (nested under TCG on these machines, through "
+      "`scripts/kvm-run`): `bench/realkvm.md`, from `bench/realkvm.py`.")
+    a("")
     a(f"**Measured:** {', '.join(dates) or '-'} (UTC; each section below "
       "carries its own time stamp). Host: %s, %s CPUs (%s), Linux %s, KVM: "
       "%s. %s. Guest kernel of the boots: `%s` sha256 %s (mtime %s). Newest "

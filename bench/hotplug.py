@@ -55,8 +55,12 @@ ADD_TIMEOUT = 10 * 60
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 # online_movable: every DIMM can be removed again (the soak cycles).
 CMDLINE = "console=ttyS0 swiotlb=noforce memhp_default_state=online_movable"
-# What memplug adds by itself on a PVM host (see README "software KVM").
-QEMU_EXTRA = "noxsave clearcpuid=141,151,308"
+# What memplug adds by itself on a PVM host (see README "software KVM"),
+# and only there: on a real KVM both VMMs get the same command line.
+PVM = os.path.exists("/sys/module/kvm_pvm")
+QEMU_EXTRA = "noxsave clearcpuid=141,151,308" if PVM else ""
+# PVM's KVM cannot set MSR 0x10a for QEMU, nor run cmpxchg16b.
+QEMU_CPU = "host,arch-capabilities=off,-cx16" if PVM else "host"
 
 CHILDREN = []  # Popen objects we started; stopped by PID at exit
 
@@ -354,25 +358,26 @@ def sha(path):
 
 
 class Bench:
-    def __init__(self, kind, kernel, out, use_perf, slots=32):
+    def __init__(self, kind, kernel, out, use_perf, slots=32, tag=None,
+                 cmdline=CMDLINE):
         self.kind, self.out, self.use_perf = kind, out, use_perf
         # Logs and perf files of the extra slot-count boots get their own
         # names.
-        self.tag = kind if slots == 32 else f"{kind}-{slots}slots"
+        self.tag = tag or (kind if slots == 32 else f"{kind}-{slots}slots")
         self.tmp = tempfile.mkdtemp(prefix=f"hp-{kind}-")
         sock = os.path.join(self.tmp, "qmp.sock")
         self.trace = out / f"{self.tag}.trace.log"
         if kind == "memplug":
             argv = [str(ROOT / "build" / "memplug"), "--kernel", str(kernel),
                     "--memory", f"256M,slots={slots},maxmem=8G", "--control", sock,
-                    "--cmdline", CMDLINE]
+                    "--cmdline", cmdline]
         else:
             argv = ["qemu-system-x86_64", "-enable-kvm", "-cpu",
-                    "host,arch-capabilities=off,-cx16", "-M", "pc", "-m",
+                    QEMU_CPU, "-M", "pc", "-m",
                     f"256M,slots={slots},maxmem=8G", "-smp", "1", "-nographic",
                     "-no-reboot", "-nodefaults", "-serial", "stdio",
                     "-kernel", str(kernel), "-append",
-                    f"{CMDLINE} {QEMU_EXTRA}",
+                    f"{cmdline} {QEMU_EXTRA}".strip(),
                     "-qmp", f"unix:{sock},server=on,wait=off",
                     "-trace", "mhp_acpi_*", "-D", str(self.trace)]
         self.argv = argv

@@ -7,7 +7,7 @@ build/test-logs/ and in the README's table."""
 import pytest
 
 from memplug_vm import (GUEST_BZIMAGE, GUEST_KERNEL, Memplug, guest_bound,
-                        require_kvm)
+                        require_kvm, start_until_ready)
 
 BOOT_TIMEOUT = guest_bound(20 * 60)
 POWEROFF_TIMEOUT = guest_bound(5 * 60)
@@ -18,10 +18,11 @@ RAM_KB = 256 * 1024
 def boot(kernel, name, cpus=1):
     require_kvm()
     assert kernel.exists(), f"{kernel} is missing: run make guest"
-    vm = Memplug(["--kernel", str(kernel), "--cpus", str(cpus), "--memory",
-                  "256M", "--cmdline", CMDLINE], name)
+    vm, index, ready = start_until_ready(
+        lambda log_name: Memplug(["--kernel", str(kernel), "--cpus", str(cpus),
+                                  "--memory", "256M", "--cmdline", CMDLINE],
+                                 log_name), name, BOOT_TIMEOUT)
     try:
-        index, ready = vm.wait_agent("ready", BOOT_TIMEOUT)
         status = vm.wait_exit(POWEROFF_TIMEOUT)
     finally:
         vm.stop()
