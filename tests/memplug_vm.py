@@ -245,6 +245,7 @@ class Memplug:
     def __init__(self, args, name, env=None, program=MEMPLUG):
         LOGS.mkdir(parents=True, exist_ok=True)
         self.name = name
+        self.exit_counts = None  # the last diagnostics' KVM exit sample
         RUNNING.add(self)
         self.started = time.monotonic()
         full_env = dict(os.environ)
@@ -293,9 +294,11 @@ class Memplug:
                  "\n".join(self.console.lines[-25:]),
                  "memplug's stderr (end):", self.stderr.text()[-3000:]]
         if self.proc.poll() is None:
+            # Kept for callers that judge the hang (start_until_ready).
+            self.exit_counts = kvm_exit_counts(self.vcpu_tids())
             parts += ["memplug's threads:", thread_states(self.proc.pid),
                       "KVM exits of its vCPU threads:",
-                      kvm_exits(kvm_exit_counts(self.vcpu_tids()))]
+                      kvm_exits(self.exit_counts)]
         return "\n".join(parts)
 
     def wait_exit(self, timeout):
@@ -361,8 +364,8 @@ def start_until_ready(make_vm, name, timeout):
         i, ready = vm.wait_agent("ready", timeout)
         return vm, i, ready
     except AssertionError:
-        loop = (nested_vmexit_loop(kvm_exit_counts(vm.vcpu_tids()))
-                if vm.proc.poll() is None else None)
+        # wait_agent's message took the diagnostics, exit sample included.
+        loop = nested_vmexit_loop(vm.exit_counts)
         vm.stop()
         if loop is None:
             raise
