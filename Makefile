@@ -54,9 +54,9 @@ $(B)/tests/%: $(B)/obj/tests/%.o $(B)/obj/tests/unit.o $(B)/libmemplug.a
 
 # Tiny ELF guests for the VMM smoke tests and the benchmarks: 64-bit code,
 # loaded at 1 MiB like a vmlinux, no libc.
-$(B)/tests/guests/%.elf: tests/guests/%.S tests/guests/guest.ld tests/guests/common.h
+$(B)/tests/guests/%.elf: tests/guests/%.S tests/guests/guest.ld tests/guests/common.h vmm/layout.h
 	@mkdir -p $(dir $@)
-	$(CC) -nostdlib -static -Wl,-T,tests/guests/guest.ld -Wl,--build-id=none -o $@ $<
+	$(CC) -nostdlib -static -I. -Wl,-T,tests/guests/guest.ld -Wl,--build-id=none -o $@ $<
 
 deps:
 	@scripts/deps.sh

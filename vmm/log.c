@@ -19,3 +19,20 @@ void log_msg(enum log_level level, const char *fmt, ...)
 	fprintf(stderr, "memplug: %s%s\n", level == LOG_WARN ? "warning: " : "",
 		line);
 }
+
+bool log_limit_allow(struct log_limit *l, uint64_t now_ns,
+		     uint64_t *suppressed)
+{
+	if (now_ns - l->window_ns >= 1000000000ull) {
+		l->window_ns = now_ns;
+		l->lines = 0;
+	}
+	if (l->lines == LOG_LIMIT_BURST) {
+		l->suppressed++;
+		return false;
+	}
+	l->lines++;
+	*suppressed = l->suppressed;
+	l->suppressed = 0;
+	return true;
+}

@@ -155,9 +155,26 @@ static void on_first_read(void *ctx, unsigned int slot)
 	pthread_mutex_unlock(&m->lock);
 }
 
+static void log_refused_held_back(uint64_t n)
+{
+	if (n)
+		log_warn("memory hotplug controller: %" PRIu64 " more refused "
+			 "guest accesses not logged (at most %d lines a second)",
+			 n, LOG_LIMIT_BURST);
+}
+
 static void on_refused(void *ctx, unsigned int slot, const char *what)
 {
-	(void)ctx;
+	struct machine *m = ctx;
+	uint64_t held_back;
+	bool allow;
+
+	pthread_mutex_lock(&m->lock);
+	allow = log_limit_allow(&m->refused_log, now_ns(), &held_back);
+	pthread_mutex_unlock(&m->lock);
+	if (!allow)
+		return;
+	log_refused_held_back(held_back);
 	if (slot == MEMHP_NONE)
 		log_warn("memory hotplug controller: guest %s; ignored", what);
 	else
@@ -944,9 +961,13 @@ int machine_run(struct machine *m)
 		}
 		m->vm_w = (struct watch){ m->vm.event_fd, on_vm_stop, m };
 		loop_add(&m->loop, &m->vm_w);
-		while (atomic_load((_Atomic int *)&m->vm.state) == VM_RUNNING &&
-		       !m->quit)
+		/* At least once per boot: a guest that resets before this
+		 * point must not keep signals and clients waiting forever (the
+		 * VM's event_fd is readable by then, so this does not block). */
+		do
 			loop_run_once(&m->loop);
+		while (atomic_load((_Atomic int *)&m->vm.state) == VM_RUNNING &&
+		       !m->quit);
 		why = m->quit ? VM_KILLED
 			      : (enum vm_state)atomic_load((_Atomic int *)&m->vm.state);
 		loop_del(&m->loop, &m->vm_w);
@@ -955,6 +976,9 @@ int machine_run(struct machine *m)
 		pthread_mutex_unlock(&m->lock);
 		vm_destroy(&m->vm);
 		pthread_mutex_lock(&m->lock);
+		/* The count of a flood still being held back when it ends. */
+		log_refused_held_back(m->refused_log.suppressed);
+		m->refused_log.suppressed = 0;
 		if (why == VM_RESET) {
 			push_event(m, "RESET", json_pack("{s:b,s:s}", "guest", 1,
 							 "reason", "guest-reset"));

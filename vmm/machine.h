@@ -11,6 +11,7 @@
 
 #include "vmm/config.h"
 #include "vmm/dimm.h"
+#include "vmm/log.h"
 #include "vmm/loop.h"
 #include "vmm/memmap.h"
 #include "vmm/qmp.h"
@@ -41,6 +42,7 @@ struct machine {
 	struct watch notify_w, sig_w, stdin_w, vm_w;
 	bool stdin_open;
 	bool quit; /* a client asked for quit or a signal came */
+	struct log_limit refused_log; /* guest misuse lines, under lock */
 };
 
 /* Sets up everything that outlives a boot: the loop, coldplugged DIMMs

@@ -8,77 +8,159 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/time.h>
+#include <sys/timerfd.h>
 #include <sys/un.h>
 #include <unistd.h>
 
 #include "vmm/log.h"
 
+#define STR_(x) #x
+#define STR(x) STR_(x)
+#define QMP_MAX_CLIENTS_S STR(QMP_MAX_CLIENTS)
+#define QMP_NEGOTIATE_S_S STR(QMP_NEGOTIATE_S)
+
 #define QMP_GREETING                                                          \
 	"{\"QMP\": {\"version\": {\"qemu\": {\"micro\": 0, \"minor\": 1, "    \
 	"\"major\": 0}, \"package\": \"memplug 0.1.0\"}, \"capabilities\": []}}"
+
+static void client_stop_timer(struct qmp_client *c)
+{
+	if (c->timer.fd < 0)
+		return;
+	loop_del(c->s->loop, &c->timer);
+	close(c->timer.fd);
+	c->timer.fd = -1;
+}
 
 static void client_close(struct qmp_client *c)
 {
 	struct qmp_server *s = c->s;
 
+	client_stop_timer(c);
 	loop_del(s->loop, &c->w);
 	close(c->w.fd);
 	for (int i = 0; i < QMP_MAX_CLIENTS; i++)
 		if (s->clients[i] == c)
 			s->clients[i] = NULL;
+	free(c->out);
 	free(c);
 }
 
-/* One line out. A client that does not read its replies and events is
- * dropped rather than allowed to stall the VMM. */
-static int client_send(struct qmp_client *c, const char *text)
+/* Sends what the socket takes now; the rest waits for EPOLLOUT. Returns 0,
+ * or -EPIPE when the client is gone. */
+static int client_flush(struct qmp_client *c)
 {
-	size_t len = strlen(text);
-	char *line = malloc(len + 2);
-	size_t off = 0;
+	bool want;
 
-	if (!line)
-		return -ENOMEM;
-	memcpy(line, text, len);
-	memcpy(line + len, "\r\n", 2);
-	len += 2;
-	while (off < len) {
-		ssize_t n = send(c->w.fd, line + off, len - off,
+	while (c->out_off < c->out_len) {
+		ssize_t n = send(c->w.fd, c->out + c->out_off,
+				 c->out_len - c->out_off,
 				 MSG_NOSIGNAL | MSG_DONTWAIT);
 
 		if (n < 0 && errno == EINTR)
 			continue;
+		if (n < 0 && errno == EAGAIN)
+			break;
 		if (n <= 0) {
 			log_warn("control client dropped: %s",
 				 n < 0 ? strerror(errno) : "closed");
-			free(line);
 			return -EPIPE;
 		}
-		off += (size_t)n;
+		c->out_off += (size_t)n;
 	}
-	free(line);
+	if (c->out_off == c->out_len)
+		c->out_off = c->out_len = 0;
+	want = c->out_len > 0;
+	if (want != c->want_out &&
+	    loop_mod(c->s->loop, &c->w, EPOLLIN | (want ? EPOLLOUT : 0)) < 0)
+		return -EPIPE;
+	c->want_out = want;
 	return 0;
 }
 
+/* Queues one line and sends what the socket takes. A client that leaves
+ * QMP_OUT_MAX of replies and events unread is dropped: it must not make
+ * memplug hold unbounded memory, nor stall it. Returns 0 or -EPIPE (the
+ * caller closes the client). */
+static int client_send(struct qmp_client *c, const char *text)
+{
+	size_t len = strlen(text) + 2;
+	size_t pending = c->out_len - c->out_off;
+
+	if (pending + len > QMP_OUT_MAX) {
+		log_warn("control client dropped: it left %zu bytes of replies "
+			 "and events unread (the limit is %d)", pending,
+			 QMP_OUT_MAX);
+		return -EPIPE;
+	}
+	if (c->out_off) {
+		memmove(c->out, c->out + c->out_off, pending);
+		c->out_off = 0;
+		c->out_len = pending;
+	}
+	if (c->out_len + len > c->out_cap) {
+		size_t cap = c->out_cap ? c->out_cap : 4096;
+		char *p;
+
+		while (cap < c->out_len + len)
+			cap *= 2;
+		p = realloc(c->out, cap);
+		if (!p) {
+			log_warn("control client dropped: no memory for its "
+				 "replies");
+			return -EPIPE;
+		}
+		c->out = p;
+		c->out_cap = cap;
+	}
+	memcpy(c->out + c->out_len, text, len - 2);
+	memcpy(c->out + c->out_len + len - 2, "\r\n", 2);
+	c->out_len += len;
+	return client_flush(c);
+}
+
+/* A reply that could not be built (no memory) still answers the client:
+ * a client must never wait forever for a reply. */
 static int client_send_json(struct qmp_client *c, json_t *obj)
 {
-	char *text = json_dumps(obj, JSON_COMPACT);
+	char *text = obj ? json_dumps(obj, JSON_COMPACT) : NULL;
 	int r;
 
 	json_decref(obj);
 	if (!text)
-		return -ENOMEM;
+		return client_send(c, "{\"error\": {\"class\": \"GenericError\", "
+				   "\"desc\": \"memplug could not build the "
+				   "reply\"}}");
 	r = client_send(c, text);
 	free(text);
 	return r;
 }
 
+/* Length of s without a UTF-8 sequence cut off at its end: messages are
+ * cut to fixed buffers, and echo what the client sent (jansson refuses a
+ * string that is not UTF-8, and the client would get no reply). */
+static size_t utf8_whole(const char *s, size_t len)
+{
+	size_t i = len, need;
+	unsigned char lead;
+
+	while (i > 0 && len - i < 4 && ((unsigned char)s[i - 1] & 0xc0) == 0x80)
+		i--;
+	if (i == 0)
+		return len;
+	lead = (unsigned char)s[i - 1];
+	if (lead < 0xc0)
+		return len;
+	need = lead >= 0xf0 ? 4 : lead >= 0xe0 ? 3 : 2;
+	return len - (i - 1) < need ? i - 1 : len;
+}
+
 static json_t *error_reply(const char *desc, json_t *id)
 {
-	json_t *r = json_pack("{s:{s:s,s:s}}", "error", "class", "GenericError",
-			      "desc", desc);
+	json_t *r = json_pack("{s:{s:s,s:s%}}", "error", "class", "GenericError",
+			      "desc", desc, utf8_whole(desc, strlen(desc)));
 
-	if (id)
+	if (r && id)
 		json_object_set(r, "id", id);
 	return r;
 }
@@ -142,6 +224,7 @@ static int client_line(struct qmp_client *c, const char *line, size_t len)
 			goto reply;
 		}
 		c->negotiated = true;
+		client_stop_timer(c);
 	}
 	{
 		json_t *empty = json_object();
@@ -154,7 +237,7 @@ static int client_line(struct qmp_client *c, const char *line, size_t len)
 			ret = error_reply(err[0] ? err : "command failed", id);
 		} else {
 			ret = json_pack("{s:o}", "return", value);
-			if (id)
+			if (ret && id)
 				json_object_set(ret, "id", id);
 		}
 	}
@@ -163,14 +246,12 @@ reply:
 	return client_send_json(c, ret);
 }
 
-static void client_readable(struct watch *w, uint32_t events)
+static void client_read(struct qmp_client *c)
 {
-	struct qmp_client *c = w->ctx;
 	char tmp[4096];
 	ssize_t n;
 
-	(void)events;
-	n = recv(w->fd, tmp, sizeof(tmp), MSG_DONTWAIT);
+	n = recv(c->w.fd, tmp, sizeof(tmp), MSG_DONTWAIT);
 	if (n < 0 && (errno == EINTR || errno == EAGAIN))
 		return;
 	if (n <= 0) {
@@ -187,7 +268,7 @@ static void client_readable(struct watch *w, uint32_t events)
 				r = client_line(c, c->buf, c->len);
 			c->len = 0;
 			c->discarding = false;
-			if (r == -EPIPE) {
+			if (r < 0) {
 				client_close(c);
 				return;
 			}
@@ -210,6 +291,63 @@ static void client_readable(struct watch *w, uint32_t events)
 	}
 }
 
+static void client_event(struct watch *w, uint32_t events)
+{
+	struct qmp_client *c = w->ctx;
+
+	if ((events & EPOLLOUT) && client_flush(c) < 0) {
+		client_close(c);
+		return;
+	}
+	if (events & (EPOLLIN | EPOLLHUP | EPOLLERR))
+		client_read(c);
+}
+
+static void client_timeout(struct watch *w, uint32_t events)
+{
+	struct qmp_client *c = w->ctx;
+	char err[128];
+
+	(void)events;
+	log_warn("control client dropped: no qmp_capabilities within %d s",
+		 QMP_NEGOTIATE_S);
+	snprintf(err, sizeof(err), "no qmp_capabilities within %d s of "
+		 "connecting; closing the connection", QMP_NEGOTIATE_S);
+	client_send_json(c, error_reply(err, NULL));
+	client_close(c);
+}
+
+static int client_start_timer(struct qmp_client *c)
+{
+	struct itimerspec t = { .it_value.tv_sec = QMP_NEGOTIATE_S };
+	int fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	int r;
+
+	if (fd < 0)
+		return -errno;
+	c->timer = (struct watch){ fd, client_timeout, c };
+	r = timerfd_settime(fd, 0, &t, NULL) < 0 ? -errno
+						 : loop_add(c->s->loop, &c->timer);
+	if (r < 0) {
+		close(fd);
+		c->timer.fd = -1;
+		return r;
+	}
+	return 0;
+}
+
+/* Refused on the spot: the client learns why instead of waiting. */
+static void refuse(int fd, const char *why)
+{
+	char line[256];
+	int n = snprintf(line, sizeof(line), "{\"error\": {\"class\": "
+			 "\"GenericError\", \"desc\": \"%s\"}}\r\n", why);
+
+	if (send(fd, line, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
+		log_debug("control: %s", strerror(errno));
+	close(fd);
+}
+
 static void server_accept(struct watch *w, uint32_t events)
 {
 	struct qmp_server *s = w->ctx;
@@ -223,25 +361,30 @@ static void server_accept(struct watch *w, uint32_t events)
 	for (int i = 0; i < QMP_MAX_CLIENTS && slot < 0; i++)
 		if (!s->clients[i])
 			slot = i;
-	c = slot >= 0 ? calloc(1, sizeof(*c)) : NULL;
+	if (slot < 0) {
+		log_warn("control client refused: %d clients are connected, "
+			 "the limit", QMP_MAX_CLIENTS);
+		refuse(fd, "too many control clients: memplug serves "
+		       QMP_MAX_CLIENTS_S " at a time; close one (a client that "
+		       "has not sent qmp_capabilities is dropped after "
+		       QMP_NEGOTIATE_S_S " s)");
+		return;
+	}
+	c = calloc(1, sizeof(*c));
 	if (!c) {
-		const char *busy = "{\"error\": {\"class\": \"GenericError\", "
-				   "\"desc\": \"too many control clients\"}}\r\n";
-
-		if (send(fd, busy, strlen(busy), MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
-			log_debug("control: %s", strerror(errno));
-		close(fd);
+		refuse(fd, "memplug has no memory for another client");
 		return;
 	}
 	c->s = s;
-	c->w = (struct watch){ fd, client_readable, c };
+	c->w = (struct watch){ fd, client_event, c };
+	c->timer.fd = -1;
 	if (loop_add(s->loop, &c->w) < 0) {
 		close(fd);
 		free(c);
 		return;
 	}
 	s->clients[slot] = c;
-	if (client_send(c, QMP_GREETING) < 0)
+	if (client_start_timer(c) < 0 || client_send(c, QMP_GREETING) < 0)
 		client_close(c);
 }
 
@@ -286,7 +429,7 @@ int qmp_open(struct qmp_server *s, const char *path, struct loop *loop,
 
 		e = errno;
 		umask(old);
-		if (r < 0 || listen(fd, 8) < 0) {
+		if (r < 0 || listen(fd, SOMAXCONN) < 0) {
 			log_error("--control %s: %s", path, strerror(e));
 			close(fd);
 			return -e;
@@ -337,6 +480,8 @@ void qmp_event(struct qmp_server *s, const char *name, json_t *data)
 	for (int i = 0; i < QMP_MAX_CLIENTS; i++) {
 		struct qmp_client *c = s->clients[i];
 
+		/* Closing c may free it: loop_del keeps the rest of the
+		 * running batch from reaching it. */
 		if (c && c->negotiated && client_send(c, text) < 0)
 			client_close(c);
 	}

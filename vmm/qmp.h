@@ -14,6 +14,14 @@
 
 #define QMP_MAX_CLIENTS 16
 #define QMP_LINE_MAX (64 * 1024)
+/* Replies and events a client has not read yet, at most; a client over it
+ * is dropped. The largest reply (query-memory-devices with 256 DIMMs) is
+ * ~80 KiB. */
+#define QMP_OUT_MAX (1024 * 1024)
+/* How long a client may stay connected without qmp_capabilities. Scripts
+ * negotiate at once; idle un-negotiated connections would hold the
+ * client slots. Negotiated clients that only wait for events stay. */
+#define QMP_NEGOTIATE_S 10
 
 /* Runs a command: returns the "return" value (a new reference), or NULL
  * with the error description in err. args is an object (maybe empty). */
@@ -29,11 +37,15 @@ struct qmp_server;
 
 struct qmp_client {
 	struct watch w;
+	struct watch timer; /* the negotiation deadline; fd -1 once negotiated */
 	struct qmp_server *s;
 	bool negotiated;
 	bool discarding; /* dropping the rest of an over-long line */
+	bool want_out;   /* watched for EPOLLOUT: out holds unsent bytes */
 	char buf[QMP_LINE_MAX];
 	size_t len;
+	char *out; /* unsent bytes: out[out_off .. out_len) */
+	size_t out_off, out_len, out_cap;
 };
 
 struct qmp_server {

@@ -104,7 +104,7 @@ static void vm_irq_set(void *ctx, unsigned int gsi, int level)
 			  strerror(errno));
 }
 
-/* Pulls every started vCPU out of KVM_RUN, the calling one included
+/* Pulls every kickable vCPU out of KVM_RUN, the calling one included
  * (it then makes one extra, empty KVM_RUN). The caller has first set the
  * state the vCPU threads check before they enter KVM_RUN again. */
 static void vcpus_kick(struct vm *vm)
@@ -112,12 +112,12 @@ static void vcpus_kick(struct vm *vm)
 	for (unsigned int i = 0; vm->vcpus && i < vm->nvcpus; i++) {
 		struct vcpu *v = &vm->vcpus[i];
 
-		if (!v->started)
+		if (!atomic_load((_Atomic int *)&v->kickable))
 			continue;
 		/* Set before the signal: a vCPU about to enter KVM_RUN then
 		 * returns at once instead of missing the kick. */
-		v->run->immediate_exit = 1;
-		pthread_kill(v->thread, SIG_KICK);
+		atomic_store((_Atomic uint8_t *)&v->run->immediate_exit, 1);
+		pthread_kill(v->self, SIG_KICK);
 	}
 }
 
@@ -456,6 +456,12 @@ int vm_create(struct vm *vm, int kvm_fd, const struct config *cfg,
 	vm->hide_pvm = cfg->cpuid == CPUID_PVM ||
 		       (cfg->cpuid == CPUID_AUTO && vm_kvm_is_pvm());
 	vm->state = VM_RUNNING;
+	if (getenv("MEMPLUG_TEST_VCPU_DELAY_MS")) {
+		unsigned long ms = strtoul(getenv("MEMPLUG_TEST_VCPU_DELAY_MS"),
+					   NULL, 10);
+
+		vm->test_delay_ms = ms < 10000 ? (unsigned int)ms : 10000;
+	}
 	vm->event_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	vm->vm_fd = ioctl(kvm_fd, KVM_CREATE_VM, 0);
 	if (vm->event_fd < 0 || vm->vm_fd < 0) {
@@ -643,6 +649,12 @@ static void *vcpu_thread(void *arg)
 	sigemptyset(&set);
 	sigaddset(&set, SIG_KICK);
 	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+	v->self = pthread_self();
+	/* Before the first state check (seq_cst on both sides): a stop
+	 * either sees this vCPU kickable or is seen by the check. */
+	atomic_store((_Atomic int *)&v->kickable, 1);
+	if (v->id == 0 && vm->test_delay_ms)
+		usleep(vm->test_delay_ms * 1000u);
 	while (vm_running(vm)) {
 		if (vcpus_held(vm)) {
 			vcpu_wait_release(vm);
@@ -650,10 +662,9 @@ static void *vcpu_thread(void *arg)
 		}
 		if (ioctl(v->fd, KVM_RUN, 0) < 0) {
 			if (errno == EINTR || errno == EAGAIN) {
-				v->run->immediate_exit = 0;
 				/* Cleared before the next hold check: a hold
 				 * made after it finds immediate_exit set. */
-				atomic_thread_fence(memory_order_seq_cst);
+				atomic_store((_Atomic uint8_t *)&v->run->immediate_exit, 0);
 				continue;
 			}
 			log_error("vCPU %u: KVM_RUN failed: %s", v->id,
@@ -694,7 +705,9 @@ int vm_start(struct vm *vm)
 			vm_request_stop(vm, VM_ERROR);
 			return -r;
 		}
-		vm->vcpus[i].started = true;
+		vm->vcpus[i].created = true;
+		if (i > 0 && vm->test_delay_ms)
+			usleep(2 * vm->test_delay_ms * 1000u);
 	}
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	return 0;
@@ -706,7 +719,7 @@ void vm_destroy(struct vm *vm)
 	for (unsigned int i = 0; vm->vcpus && i < vm->nvcpus; i++) {
 		struct vcpu *v = &vm->vcpus[i];
 
-		if (v->started)
+		if (v->created)
 			pthread_join(v->thread, NULL);
 		if (v->run)
 			munmap(v->run, v->run_size);

@@ -29,8 +29,15 @@ struct vcpu {
 	int fd;
 	struct kvm_run *run;
 	size_t run_size;
-	pthread_t thread;
-	bool started;
+	pthread_t thread; /* joined by vm_destroy when created */
+	bool created;
+	/* Set by the vCPU thread itself, with its own handle in self, before
+	 * it first checks the VM state: from then on vcpus_kick reaches it.
+	 * Set by vm_start after pthread_create, a stop in between would miss
+	 * a vCPU already inside KVM_RUN (an AP waiting for its SIPI) and
+	 * vm_destroy would wait for it forever. Accessed atomically. */
+	int kickable;
+	pthread_t self;
 };
 
 struct vm {
@@ -54,6 +61,11 @@ struct vm {
 	pthread_mutex_t hold_lock;
 	pthread_cond_t hold_cond;
 	int holds; /* changed under hold_lock, read atomically */
+	/* MEMPLUG_TEST_VCPU_DELAY_MS, a test-only hook (README): vCPU 0
+	 * waits this long before its first KVM_RUN and vm_start twice this
+	 * long after starting each other vCPU, which holds open the start-up
+	 * window of the race above on any implementation. */
+	unsigned int test_delay_ms;
 };
 
 /* Opens the KVM device and checks the API. Returns an fd or -errno, with a

@@ -1,7 +1,9 @@
-/* Helpers for the tiny test guests (GNU as, AT&T syntax). */
-#define COM1 0x3f8
-#define PM1A_CNT 0x604
-#define RESET_REG 0x60c
+/* Helpers for the tiny test guests (GNU as, AT&T syntax). Ports come from
+ * the VMM's own layout. */
+#include "vmm/layout.h"
+#define COM1 PORT_COM1
+#define PM1A_CNT PORT_ACPI_PM1A_CNT
+#define RESET_REG PORT_ACPI_RESET
 #define S5_OFF ((5 << 10) | (1 << 13)) /* SLP_TYP=5, SLP_EN */
 
 .macro putc c
