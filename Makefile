@@ -1,8 +1,11 @@
 # memplug: the only build system. `make help` lists the targets.
 CC ?= cc
 PYTHON ?= /usr/bin/python3
+# CFLAGS is the caller's (optimization, sanitizers: `make B=build/tsan
+# CC=clang CFLAGS="-O1 -g -fsanitize=thread"`); the language and warnings
+# are fixed.
 CFLAGS ?= -O2 -g
-CFLAGS += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -I. -pthread -MMD -MP
+MP_CFLAGS := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -I. -pthread -MMD -MP
 LDLIBS += -pthread -ljansson
 
 B := build
@@ -14,10 +17,11 @@ TEST_SRCS := $(wildcard tests/test_*.c)
 TEST_BINS := $(TEST_SRCS:tests/%.c=$(B)/tests/%)
 TEST_GUESTS := $(patsubst tests/guests/%.S,$(B)/tests/guests/%.elf,$(wildcard tests/guests/*.S))
 
-.PHONY: all help deps guest check check-pvm unit run bench soak clean
+.PHONY: all help deps guest guests check check-pvm unit run bench soak clean
 # Keep the objects of the test binaries; make would delete them as intermediates.
 .SECONDARY:
 all: $(B)/memplug $(B)/memplugctl $(TEST_BINS) $(TEST_GUESTS)
+guests: $(TEST_GUESTS)
 
 help:
 	@echo "make            build build/memplug, build/memplugctl and the unit tests"
@@ -35,22 +39,22 @@ help:
 
 $(B)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -c -o $@ $<
+	$(CC) $(CFLAGS) $(MP_CFLAGS) -c -o $@ $<
 
 $(B)/libmemplug.a: $(LIB_OBJS)
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
 
 $(B)/memplug: $(B)/obj/vmm/main.o $(B)/libmemplug.a
-	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(CFLAGS) $(MP_CFLAGS) -o $@ $^ $(LDLIBS)
 
 # The control-socket client; LDLIBS carries -ljansson.
 $(B)/memplugctl: $(CTL_OBJS) $(B)/libmemplug.a
-	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(CFLAGS) $(MP_CFLAGS) -o $@ $^ $(LDLIBS)
 
 $(B)/tests/%: $(B)/obj/tests/%.o $(B)/obj/tests/unit.o $(B)/libmemplug.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(CFLAGS) $(MP_CFLAGS) -o $@ $^ $(LDLIBS)
 
 # Tiny ELF guests for the VMM smoke tests and the benchmarks: 64-bit code,
 # loaded at 1 MiB like a vmlinux, no libc.
@@ -82,6 +86,7 @@ bench: deps all guest
 		scripts/kvm-run $(PYTHON) bench/realkvm.py
 
 soak: deps all guest
+	MEMPLUG_SOAK=1 $(PYTHON) -m pytest -v tests/test_hardening.py -k reboot_loop
 	MEMPLUG_SOAK=1 scripts/kvm-run $(PYTHON) -m pytest -v guest-tests
 
 clean:

@@ -22,6 +22,25 @@ def pytest_runtest_makereport(item, call):
             report.sections.append((f"guest {vm.name}", vm.diagnostics()))
 
 
+@pytest.fixture(autouse=True)
+def sanitizer_reports():
+    """In the sanitizer lane (MEMPLUG_SANITIZER_LOGS, scripts/check) a
+    report written by any memplug the test ran fails that test, whatever
+    the test itself checked."""
+    logs = os.environ.get("MEMPLUG_SANITIZER_LOGS")
+    if not logs:
+        yield
+        return
+    d = pathlib.Path(logs)
+    d.mkdir(parents=True, exist_ok=True)
+    before = set(d.iterdir())
+    yield
+    new = sorted(set(d.iterdir()) - before)
+    if new:
+        pytest.fail("sanitizer report(s):\n" + "\n".join(
+            f"--- {p}\n{p.read_text(errors='replace')[-6000:]}" for p in new))
+
+
 def pytest_terminal_summary(terminalreporter):
     """The plain closing line CI reads: 'N passed, M failed'."""
     stats = terminalreporter.stats

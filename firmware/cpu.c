@@ -136,9 +136,11 @@ int cpu_setup_common(int vcpu_fd)
 		{ MSR_IA32_MISC_ENABLE, MISC_ENABLE_FAST_STRING },
 		{ MSR_MTRR_DEF_TYPE, MTRR_ENABLE_WB },
 	};
-	struct {
+	union {
 		struct kvm_msrs h;
-		struct kvm_msr_entry e[sizeof(init) / sizeof(init[0])];
+		unsigned char room[sizeof(struct kvm_msrs) +
+				   sizeof(init) / sizeof(init[0]) *
+				   sizeof(struct kvm_msr_entry)];
 	} msrs;
 	struct kvm_lapic_state lapic;
 	uint32_t lvt;
@@ -147,8 +149,8 @@ int cpu_setup_common(int vcpu_fd)
 	memset(&msrs, 0, sizeof(msrs));
 	msrs.h.nmsrs = sizeof(init) / sizeof(init[0]);
 	for (size_t i = 0; i < msrs.h.nmsrs; i++) {
-		msrs.e[i].index = init[i].index;
-		msrs.e[i].data = init[i].data;
+		msrs.h.entries[i].index = init[i].index;
+		msrs.h.entries[i].data = init[i].data;
 	}
 	n = ioctl(vcpu_fd, KVM_SET_MSRS, &msrs);
 	if (n < 0)

@@ -13,10 +13,12 @@
 
 #define CPUID_MAX_ENTRIES 256
 
-/* A kvm_cpuid2 with room for its entries. */
-struct cpuid_table {
+/* A kvm_cpuid2 with room for CPUID_MAX_ENTRIES entries, h.entries[]. A
+ * union: C11 allows no struct member after a flexible array. */
+union cpuid_table {
 	struct kvm_cpuid2 h;
-	struct kvm_cpuid_entry2 e[CPUID_MAX_ENTRIES];
+	unsigned char room[sizeof(struct kvm_cpuid2) +
+			   CPUID_MAX_ENTRIES * sizeof(struct kvm_cpuid_entry2)];
 };
 
 /* Writes the GDT and the identity page tables (first 4 GiB, 2 MiB pages). */
@@ -31,7 +33,7 @@ int cpu_setup_common(int vcpu_fd);
 /* Turns KVM's supported CPUID into the one vCPU `id` of `ncpus` sees:
  * APIC ID and topology, the hypervisor bit and KVM's paravirtual leaves,
  * and, when hide_pvm is set, the features the PVM emulator cannot run. */
-int cpuid_adjust(struct cpuid_table *t, unsigned int id, unsigned int ncpus,
+int cpuid_adjust(union cpuid_table *t, unsigned int id, unsigned int ncpus,
 		 bool hide_pvm);
 
 /* The guest kernel parameters that hide the same features where KVM does
@@ -39,7 +41,7 @@ int cpuid_adjust(struct cpuid_table *t, unsigned int id, unsigned int ncpus,
 const char *cpuid_pvm_kernel_args(char *buf, size_t len);
 
 /* Looks up a leaf/subleaf; NULL if absent. */
-struct kvm_cpuid_entry2 *cpuid_find(struct cpuid_table *t, uint32_t fn,
+struct kvm_cpuid_entry2 *cpuid_find(union cpuid_table *t, uint32_t fn,
 				    uint32_t index);
 
 #endif

@@ -88,11 +88,11 @@ const char *cpuid_pvm_kernel_args(char *buf, size_t len)
 	return buf;
 }
 
-struct kvm_cpuid_entry2 *cpuid_find(struct cpuid_table *t, uint32_t fn,
+struct kvm_cpuid_entry2 *cpuid_find(union cpuid_table *t, uint32_t fn,
 				    uint32_t index)
 {
 	for (uint32_t i = 0; i < t->h.nent; i++) {
-		struct kvm_cpuid_entry2 *e = &t->e[i];
+		struct kvm_cpuid_entry2 *e = &t->h.entries[i];
 
 		if (e->function == fn &&
 		    (!(e->flags & KVM_CPUID_FLAG_SIGNIFCANT_INDEX) ||
@@ -112,7 +112,7 @@ static uint32_t *reg_of(struct kvm_cpuid_entry2 *e, enum reg r)
 	}
 }
 
-static struct kvm_cpuid_entry2 *cpuid_add(struct cpuid_table *t, uint32_t fn)
+static struct kvm_cpuid_entry2 *cpuid_add(union cpuid_table *t, uint32_t fn)
 {
 	struct kvm_cpuid_entry2 *e = cpuid_find(t, fn, 0);
 
@@ -120,7 +120,7 @@ static struct kvm_cpuid_entry2 *cpuid_add(struct cpuid_table *t, uint32_t fn)
 		return e;
 	if (t->h.nent >= CPUID_MAX_ENTRIES)
 		return NULL;
-	e = &t->e[t->h.nent++];
+	e = &t->h.entries[t->h.nent++];
 	memset(e, 0, sizeof(*e));
 	e->function = fn;
 	return e;
@@ -138,7 +138,7 @@ static unsigned int order_of(unsigned int n)
 /* Leaf 0xB needs its core level (subleaf 1) and the end marker (subleaf
  * 2); KVM may list only subleaf 0 (an AMD host without the leaf: all
  * zeros). Without subleaf 1 Linux puts every vCPU in a package of its own. */
-static int cpuid_add_topology_subleaves(struct cpuid_table *t, uint32_t fn)
+static int cpuid_add_topology_subleaves(union cpuid_table *t, uint32_t fn)
 {
 	struct kvm_cpuid_entry2 *e0 = cpuid_find(t, fn, 0);
 
@@ -151,7 +151,7 @@ static int cpuid_add_topology_subleaves(struct cpuid_table *t, uint32_t fn)
 			continue;
 		if (t->h.nent >= CPUID_MAX_ENTRIES)
 			return -ENOSPC;
-		e = &t->e[t->h.nent++];
+		e = &t->h.entries[t->h.nent++];
 		memset(e, 0, sizeof(*e));
 		e->function = fn;
 		e->index = idx;
@@ -160,7 +160,7 @@ static int cpuid_add_topology_subleaves(struct cpuid_table *t, uint32_t fn)
 	return 0;
 }
 
-int cpuid_adjust(struct cpuid_table *t, unsigned int id, unsigned int ncpus,
+int cpuid_adjust(union cpuid_table *t, unsigned int id, unsigned int ncpus,
 		 bool hide_pvm)
 {
 	unsigned int order = order_of(ncpus);
@@ -170,7 +170,7 @@ int cpuid_adjust(struct cpuid_table *t, unsigned int id, unsigned int ncpus,
 		return -ENOSPC;
 
 	for (uint32_t i = 0; i < t->h.nent; i++) {
-		e = &t->e[i];
+		e = &t->h.entries[i];
 		switch (e->function) {
 		case 1:
 			e->ebx = (e->ebx & 0xffff) | (id << 24) |

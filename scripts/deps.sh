@@ -13,6 +13,7 @@ flex bison bc libelf-dev libssl-dev cpio xz-utils kmod
 patch lz4
 python3 python3-pytest
 qemu-system-x86 busybox-static
+clang libclang-rt-14-dev
 "
 # What each is for:
 #   gcc make libc6-dev        the VMM and unit tests
@@ -30,6 +31,8 @@ qemu-system-x86 busybox-static
 #                             scripts/kvm-run: the L1 VM (QEMU-TCG, -cpu max)
 #                             that gives guest tests a real kvm-amd, and its
 #                             initramfs; also the benchmarks' QEMU
+#   clang libclang-rt-14-dev  the sanitizer lane of make check (ThreadSanitizer
+#                             builds of memplug, scripts/check)
 
 installed() {
 	[ "$(dpkg-query -W -f='${Status}' "$1" 2>/dev/null)" = "install ok installed" ]

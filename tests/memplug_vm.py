@@ -15,7 +15,8 @@ import threading
 import time
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
-BUILD = ROOT / "build"
+# MEMPLUG_BUILD: another build tree (the sanitizer lane's, scripts/check).
+BUILD = pathlib.Path(os.environ.get("MEMPLUG_BUILD", ROOT / "build")).resolve()
 MEMPLUG = BUILD / "memplug"
 GUESTS = BUILD / "tests" / "guests"
 GUEST_KERNEL = BUILD / "guest" / "vmlinux"

@@ -1,12 +1,12 @@
 #include "firmware/cpu.h"
 #include "tests/unit.h"
 
-static struct cpuid_table t;
+static union cpuid_table t;
 
 static void add(uint32_t fn, uint32_t index, uint32_t flags, uint32_t eax,
 		uint32_t ebx, uint32_t ecx, uint32_t edx)
 {
-	struct kvm_cpuid_entry2 *e = &t.e[t.h.nent++];
+	struct kvm_cpuid_entry2 *e = &t.h.entries[t.h.nent++];
 
 	*e = (struct kvm_cpuid_entry2){ .function = fn, .index = index,
 					.flags = flags, .eax = eax, .ebx = ebx,
@@ -133,7 +133,7 @@ static void full_table_reports_enospc(void)
 	memset(&t, 0, sizeof(t));
 	t.h.nent = CPUID_MAX_ENTRIES;
 	for (uint32_t i = 0; i < CPUID_MAX_ENTRIES; i++)
-		t.e[i].function = 0x100 + i;
+		t.h.entries[i].function = 0x100 + i;
 	CHECK_EQ(cpuid_adjust(&t, 0, 1, false), -ENOSPC);
 }
 

@@ -1,6 +1,7 @@
 """Hostile clients and guests (issue 10): each test here failed on the code
 before its fix (commit 8cd1171), as the docstring says."""
 import json
+import os
 import re
 import time
 
@@ -199,3 +200,21 @@ def test_refused_guest_accesses_are_rate_limited():
         r"second\)", err))
     assert logged + held == 100000, err[-2000:]
     assert logged <= 10 * (int(seconds) + 1), err[-2000:]
+
+
+def test_reboot_loop_with_four_vcpus():
+    """Finding 2's long form, and the run in which ThreadSanitizer found
+    finding 6 (immediate_exit written by two threads without atomics): a
+    guest that resets at once, 4 vCPUs, 200 boots (10,000 with
+    MEMPLUG_SOAK=1, about 4 minutes on PVM), then SIGTERM."""
+    require_kvm()
+    boots = 10000 if os.environ.get("MEMPLUG_SOAK") else 200
+    with Memplug(["--kernel", str(GUESTS / "reset.elf"), "--cpus", "4"],
+                 "reboot-loop") as vm:
+        i = 0
+        for n in range(boots):
+            i = vm.console.wait_for("^boot$", 60, i)
+            assert i is not None, \
+                f"boot #{n + 1} of {boots} did not come\n" + vm.diagnostics()
+            i += 1
+        assert vm.stop(timeout=20) == 0, vm.stderr.text()[-2000:]

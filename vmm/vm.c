@@ -383,7 +383,7 @@ static int setup_boot(struct vm *vm, struct boot_kernel *k)
 	return cpu_write_boot_tables(&vm->mem);
 }
 
-static int get_supported_cpuid(int kvm_fd, struct cpuid_table *t)
+static int get_supported_cpuid(int kvm_fd, union cpuid_table *t)
 {
 	memset(t, 0, sizeof(*t));
 	t->h.nent = CPUID_MAX_ENTRIES;
@@ -395,10 +395,10 @@ static int get_supported_cpuid(int kvm_fd, struct cpuid_table *t)
 }
 
 static int setup_vcpu(struct vm *vm, struct vcpu *v,
-		      const struct cpuid_table *supported,
+		      const union cpuid_table *supported,
 		      const struct boot_kernel *k)
 {
-	struct cpuid_table *cpuid;
+	union cpuid_table *cpuid;
 	int r;
 
 	v->vm = vm;
@@ -442,7 +442,7 @@ static int setup_vcpu(struct vm *vm, struct vcpu *v,
 int vm_create(struct vm *vm, int kvm_fd, const struct config *cfg,
 	      const struct memmap *map, struct memhp_events memhp_ev)
 {
-	struct cpuid_table *supported = NULL;
+	union cpuid_table *supported = NULL;
 	struct boot_kernel k;
 	int r, run_size;
 
