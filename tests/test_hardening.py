@@ -2,7 +2,9 @@
 before its fix (commit 8cd1171), as the docstring says."""
 import json
 import os
+import pathlib
 import re
+import subprocess
 import time
 
 import pytest
@@ -218,3 +220,107 @@ def test_reboot_loop_with_four_vcpus():
                 f"boot #{n + 1} of {boots} did not come\n" + vm.diagnostics()
             i += 1
         assert vm.stop(timeout=20) == 0, vm.stderr.text()[-2000:]
+
+
+def refused_add(sock, fragment, **props):
+    """object-add must fail naming fragment, and leave no backend behind:
+    the same id is free afterwards."""
+    q = QMP(sock, timeout=30)
+    args = {"qom-type": "memory-backend-file", "id": "f0", "size": 128 << 20}
+    args.update(props)
+    r = q.execute("object-add", **args)
+    assert "error" in r, r
+    assert fragment in r["error"]["desc"], r["error"]["desc"]
+    ok = q.execute("object-add", **{"qom-type": "memory-backend-ram",
+                                    "id": "f0", "size": 128 << 20})
+    assert "return" in ok, ok
+    q.cmd("object-del", id="f0")
+    q.close()
+    return r["error"]["desc"]
+
+
+def test_mem_path_symlink_is_refused(idle_vm, tmp_path):
+    """Finding 7: as root, open(O_CREAT) followed a dangling symlink and
+    created its target."""
+    vm, sock = idle_vm
+    target = tmp_path / "target"
+    (tmp_path / "link").symlink_to(target)
+    refused_add(sock, f"mem-path {tmp_path}/link is a symbolic link",
+                **{"mem-path": str(tmp_path / "link")})
+    assert not target.exists()
+
+
+def test_existing_small_file_is_not_grown(idle_vm, tmp_path):
+    """Finding 7: an existing 1-byte root-owned 0400 file was grown to
+    128M."""
+    vm, sock = idle_vm
+    f = tmp_path / "small"
+    f.write_bytes(b"x")
+    f.chmod(0o400)
+    refused_add(sock, f"mem-path {f} holds 1 bytes, less than the "
+                "backend's 128M; memplug does not grow an existing file",
+                **{"mem-path": str(f)})
+    assert f.stat().st_size == 1 and f.stat().st_mode & 0o777 == 0o400
+    assert f.read_bytes() == b"x"
+
+
+def test_failed_object_add_leaves_no_file(idle_vm, tmp_path):
+    """Finding 7: a failed object-add left a 0-byte file behind. 1 PiB
+    cannot be sized or mapped on any of these hosts."""
+    vm, sock = idle_vm
+    f = tmp_path / "new"
+    refused_add(sock, "", **{"mem-path": str(f), "size": 1 << 50})
+    assert not f.exists()
+
+
+def test_relative_mem_path_is_refused(idle_vm):
+    """Finding 7: a relative mem-path created files in memplug's working
+    directory."""
+    vm, sock = idle_vm
+    cwd = pathlib.Path(f"/proc/{vm.proc.pid}/cwd").resolve()
+    assert not (cwd / "rel.mem").exists()
+    refused_add(sock, "mem-path rel.mem is relative; give an absolute path",
+                **{"mem-path": "rel.mem"})
+    assert not (cwd / "rel.mem").exists()
+
+
+def test_memory_the_host_cannot_back_is_refused(idle_vm):
+    """Finding 5: a 1T backend was accepted on a 24 GB host (MAP_NORESERVE)
+    and a guest touching it would meet the OOM killer. Now the host's
+    overcommit policy decides at object-add, as in QEMU; reserve=false
+    maps without a reservation."""
+    vm, sock = idle_vm
+    policy = pathlib.Path("/proc/sys/vm/overcommit_memory").read_text()
+    if policy.strip() == "1":
+        pytest.skip("vm.overcommit_memory=1: this host accepts any "
+                    "reservation")
+    desc = refused_add(sock, "the host cannot reserve 1T for backend f0 (it "
+                       "has ", **{"qom-type": "memory-backend-ram",
+                                  "size": 1 << 40})
+    assert re.search(r"\d+(\.\d+)?[KMGT]? of memory available and .* of swap "
+                     r"free\); pass reserve=false", desc), desc
+    q = QMP(sock, timeout=30)
+    q.cmd("object-add", **{"qom-type": "memory-backend-ram", "id": "big",
+                           "size": 1 << 40, "reserve": False})
+    q.cmd("object-del", id="big")
+    q.close()
+
+
+def test_hugetlbfs_without_free_pages_is_refused(idle_vm, tmp_path):
+    """Finding 5: for hugetlbfs the error names the huge pages needed and
+    free."""
+    vm, sock = idle_vm
+    d = tmp_path / "huge"
+    d.mkdir()
+    free = int(pathlib.Path("/sys/kernel/mm/hugepages/hugepages-2048kB/"
+                            "free_hugepages").read_text())
+    if subprocess.run(["mount", "-t", "hugetlbfs", "-o", "pagesize=2M",
+                       "none", str(d)]).returncode != 0:
+        pytest.fail("cannot mount hugetlbfs (root is needed)")
+    try:
+        size = (free + 64) * (2 << 20)
+        refused_add(sock, f"needs {free + 64} huge pages of 2M and {free} "
+                    "are free", **{"mem-path": str(d), "size": size})
+        assert list(d.iterdir()) == []
+    finally:
+        subprocess.run(["umount", str(d)])

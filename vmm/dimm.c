@@ -3,11 +3,13 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <linux/magic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 #ifndef MADV_POPULATE_WRITE
@@ -81,6 +83,13 @@ struct backend *backend_find(struct dimms *d, const char *id)
 	return NULL;
 }
 
+static bool is_dir(const char *path)
+{
+	struct stat st;
+
+	return lstat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
 static void backend_release(struct backend *b)
 {
 	if (b->hva)
@@ -94,46 +103,154 @@ static void backend_release(struct backend *b)
 }
 
 /* A file or a hugetlbfs directory: in a directory, an unlinked file of
- * our own so nothing is left behind. */
-static int open_backing_file(const char *path, uint64_t size, char *err,
-			     size_t errlen)
+ * our own so nothing is left behind. *created says memplug created the
+ * named file: the caller removes it if the request fails later. An existing file is
+ * used as it is, never grown, and a symbolic link is refused: as root,
+ * following one would create or change a file the client did not name. */
+static int open_backing_file(const char *path, uint64_t size, bool *created,
+			     char *err, size_t errlen)
 {
+	bool fresh = false; /* ours: sized here */
 	struct stat st;
-	int fd;
+	char sz[32];
+	int fd, e;
 
-	if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+	*created = false;
+	if (path[0] != '/') {
+		snprintf(err, errlen, "mem-path %s is relative; give an absolute "
+			 "path (memplug's working directory is not the client's)",
+			 path);
+		return -EINVAL;
+	}
+	if (is_dir(path)) {
 		char tmpl[4096];
 
 		snprintf(tmpl, sizeof(tmpl), "%s/memplug-XXXXXX", path);
 		fd = mkostemp(tmpl, O_CLOEXEC);
 		if (fd >= 0)
 			unlink(tmpl);
+		fresh = fd >= 0;
 	} else {
-		fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+		fd = open(path, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+		if (fd < 0 && errno == ENOENT) {
+			fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW |
+				  O_CLOEXEC, 0600);
+			fresh = *created = fd >= 0;
+		}
 	}
 	if (fd < 0) {
-		int e = errno;
-
-		snprintf(err, errlen, "cannot open mem-path %s: %s", path,
-			 strerror(e));
+		e = errno;
+		if (e == ELOOP)
+			snprintf(err, errlen, "mem-path %s is a symbolic link; "
+				 "give the file or directory itself", path);
+		else
+			snprintf(err, errlen, "cannot open mem-path %s: %s",
+				 path, strerror(e));
 		return -e;
 	}
-	if (fstat(fd, &st) == 0 && (uint64_t)st.st_size < size &&
-	    ftruncate(fd, (off_t)size) < 0) {
-		int e = errno;
-
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		snprintf(err, errlen, "mem-path %s is not a regular file or a "
+			 "directory", path);
+		e = EINVAL;
+		goto fail;
+	}
+	if (!fresh && (uint64_t)st.st_size < size) {
+		snprintf(err, errlen, "mem-path %s holds %" PRIu64 " bytes, less "
+			 "than the backend's %s; memplug does not grow an "
+			 "existing file: size it first or name a new file",
+			 path, (uint64_t)st.st_size,
+			 memmap_fmt_size(size, sz, sizeof(sz)));
+		e = EINVAL;
+		goto fail;
+	}
+	if (fresh && ftruncate(fd, (off_t)size) < 0) {
+		e = errno;
 		snprintf(err, errlen, "cannot size mem-path %s to %" PRIu64
 			 " bytes: %s", path, size, strerror(e));
-		close(fd);
-		return -e;
+		goto fail;
 	}
 	return fd;
+fail:
+	close(fd);
+	if (*created)
+		unlink(path);
+	*created = false;
+	return -e;
+}
+
+/* Free huge pages of the file's page size, for the error of a hugetlbfs
+ * backend the host cannot reserve. -1 if not hugetlbfs or unknown. */
+static long hugetlb_free_pages(int fd, uint64_t *page)
+{
+	struct statfs fs;
+	char path[96];
+	long n = -1;
+	FILE *f;
+
+	if (fstatfs(fd, &fs) < 0 || fs.f_type != HUGETLBFS_MAGIC)
+		return -1;
+	*page = (uint64_t)fs.f_bsize;
+	snprintf(path, sizeof(path),
+		 "/sys/kernel/mm/hugepages/hugepages-%" PRIu64 "kB/free_hugepages",
+		 *page / 1024);
+	f = fopen(path, "r");
+	if (f) {
+		if (fscanf(f, "%ld", &n) != 1)
+			n = -1;
+		fclose(f);
+	}
+	return n;
+}
+
+/* What the host has, for the error of a mapping it refused to reserve. */
+static void host_memory(char *buf, size_t len)
+{
+	uint64_t avail = 0, swap = 0, v;
+	char line[128];
+	FILE *f = fopen("/proc/meminfo", "r");
+	char s1[32], s2[32];
+
+	while (f && fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "MemAvailable: %" SCNu64 " kB", &v) == 1)
+			avail = v * 1024;
+		else if (sscanf(line, "SwapFree: %" SCNu64 " kB", &v) == 1)
+			swap = v * 1024;
+	}
+	if (f)
+		fclose(f);
+	snprintf(buf, len, "%s of memory available and %s of swap free",
+		 memmap_fmt_size(avail, s1, sizeof(s1)),
+		 memmap_fmt_size(swap, s2, sizeof(s2)));
+}
+
+static void map_error(const struct backend_args *a, int fd, int e, char *err,
+		      size_t errlen)
+{
+	char sz[32], ps[32], have[96];
+	uint64_t page = 0;
+	long free_pages = fd >= 0 ? hugetlb_free_pages(fd, &page) : -1;
+
+	memmap_fmt_size(a->size, sz, sizeof(sz));
+	if (e == ENOMEM && free_pages >= 0)
+		snprintf(err, errlen, "the host cannot reserve %s for backend %s: "
+			 "it needs %" PRIu64 " huge pages of %s and %ld are free",
+			 sz, a->id, a->size / page,
+			 memmap_fmt_size(page, ps, sizeof(ps)), free_pages);
+	else if (e == ENOMEM && a->reserve) {
+		host_memory(have, sizeof(have));
+		snprintf(err, errlen, "the host cannot reserve %s for backend %s "
+			 "(it has %s); pass reserve=false to map it without a "
+			 "reservation, as QEMU's reserve=off", sz, a->id, have);
+	} else
+		snprintf(err, errlen, "cannot map %s for backend %s: %s", sz,
+			 a->id, strerror(e));
 }
 
 int backend_add(struct dimms *d, const struct backend_args *a, char *err,
 		size_t errlen)
 {
 	struct backend *b = NULL;
+	bool created = false;
 	char sz[32];
 	int flags, r;
 
@@ -175,24 +292,24 @@ int backend_add(struct dimms *d, const struct backend_args *a, char *err,
 			goto fail;
 		}
 	} else if (a->kind == BACKEND_FILE) {
-		b->fd = open_backing_file(a->mem_path, a->size, err, errlen);
+		b->fd = open_backing_file(a->mem_path, a->size, &created, err,
+					  errlen);
 		if (b->fd < 0) {
 			r = b->fd;
 			b->fd = -1;
 			goto fail;
 		}
-		b->mem_path = strdup(a->mem_path);
 	}
-	flags = (a->share ? MAP_SHARED : MAP_PRIVATE) | MAP_NORESERVE;
+	flags = a->share ? MAP_SHARED : MAP_PRIVATE;
+	if (!a->reserve)
+		flags |= MAP_NORESERVE;
 	if (b->fd < 0)
 		flags |= MAP_ANONYMOUS;
 	b->hva = mmap(NULL, a->size, PROT_READ | PROT_WRITE, flags, b->fd, 0);
 	if (b->hva == MAP_FAILED) {
-		b->hva = NULL;
 		r = -errno;
-		snprintf(err, errlen, "cannot map %s for backend %s: %s",
-			 memmap_fmt_size(a->size, sz, sizeof(sz)), a->id,
-			 strerror(errno));
+		b->hva = NULL;
+		map_error(a, b->fd, -r, err, errlen);
 		goto fail;
 	}
 	/* Huge pages where the host has them: fewer faults and TLB misses. */
@@ -206,11 +323,20 @@ int backend_add(struct dimms *d, const struct backend_args *a, char *err,
 			 strerror(errno));
 		goto fail;
 	}
+	if (a->kind == BACKEND_FILE && !(b->mem_path = strdup(a->mem_path))) {
+		r = -ENOMEM;
+		snprintf(err, errlen, "no memory for backend %s", a->id);
+		goto fail;
+	}
 	snprintf(b->id, sizeof(b->id), "%s", a->id);
 	b->used = true;
 	b->dimm = -1;
 	return 0;
 fail:
+	/* A mem-path file this request created goes with it (a temporary
+	 * file in a directory is already unlinked). */
+	if (created)
+		unlink(a->mem_path);
 	backend_release(b);
 	return r;
 }

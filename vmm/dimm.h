@@ -54,6 +54,10 @@ struct backend_args {
 	const char *id;
 	uint64_t size;
 	bool share, prealloc;
+	/* QEMU's "reserve" (default on): map with the host's commit charge
+	 * (or huge page reservation), so the host's overcommit policy
+	 * refuses memory it cannot back now, not the OOM killer later. */
+	bool reserve;
 	const char *mem_path;
 };
 

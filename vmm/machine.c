@@ -297,9 +297,10 @@ static json_t *cmd_object_add(void *ctx, json_t *args, char *err,
 			      size_t errlen)
 {
 	static const char *const keys[] = { "qom-type", "id", "size", "prealloc",
-					    "share", "mem-path", "props", NULL };
+					    "share", "reserve", "mem-path",
+					    "props", NULL };
 	struct machine *m = ctx;
-	struct backend_args a = { 0 };
+	struct backend_args a = { .reserve = true };
 	const char *type = NULL, *size_str = NULL;
 	json_t *props = json_object_get(args, "props"), *sz;
 	int r;
@@ -340,6 +341,7 @@ static json_t *cmd_object_add(void *ctx, json_t *args, char *err,
 	}
 	if (arg_bool(props, "prealloc", &a.prealloc, err, errlen) < 0 ||
 	    arg_bool(props, "share", &a.share, err, errlen) < 0 ||
+	    arg_bool(props, "reserve", &a.reserve, err, errlen) < 0 ||
 	    arg_str(props, "mem-path", false, &a.mem_path, err, errlen) < 0)
 		return NULL;
 	if (a.mem_path && a.kind != BACKEND_FILE) {
@@ -735,11 +737,11 @@ static json_t *cmd_query_commands(void *ctx, json_t *args, char *err,
 /* ---- DIMMs given on the command line ---- */
 
 /* --dimm id=ID,size=SIZE[,node=N][,backend=ram|memfd|file:PATH]
- *       [,prealloc=on][,share=on] */
+ *       [,prealloc=on][,share=on][,reserve=off] */
 static int coldplug_one(struct machine *m, const char *spec)
 {
 	char buf[512], *save = NULL, *tok, err[256], bid[DIMM_ID_MAX + 8];
-	struct backend_args b = { .kind = BACKEND_RAM };
+	struct backend_args b = { .kind = BACKEND_RAM, .reserve = true };
 	struct dimm_args a = { .slot = -1 };
 	uint64_t addr, v;
 	int s;
@@ -776,15 +778,18 @@ static int coldplug_one(struct machine *m, const char *spec)
 			} else {
 				goto bad;
 			}
-		} else if (!strcmp(tok, "prealloc") || !strcmp(tok, "share")) {
+		} else if (!strcmp(tok, "prealloc") || !strcmp(tok, "share") ||
+			   !strcmp(tok, "reserve")) {
 			bool on = !strcmp(val, "on");
 
 			if (!on && strcmp(val, "off"))
 				goto bad;
 			if (tok[0] == 'p')
 				b.prealloc = on;
-			else
+			else if (tok[0] == 's')
 				b.share = on;
+			else
+				b.reserve = on;
 		} else {
 			goto bad;
 		}
@@ -810,7 +815,7 @@ static int coldplug_one(struct machine *m, const char *spec)
 bad:
 	log_error("--dimm %s: cannot parse \"%s\" (expected id=ID,size=SIZE"
 		  "[,node=N][,backend=ram|memfd|file:PATH][,prealloc=on]"
-		  "[,share=on])", spec, tok);
+		  "[,share=on][,reserve=off])", spec, tok);
 	return -EINVAL;
 }
 
