@@ -47,7 +47,8 @@ static void usage(FILE *f)
 "      1024); a bare number is bytes. The id defaults to the first free\n"
 "      dimm0, dimm1, ...; the backend to ram. If the DIMM cannot be plugged\n"
 "      the backend is deleted again. --prealloc and --share are passed to\n"
-"      the backend. --wait then waits for the guest's _OST answer to the\n"
+"      the backend (progress of --prealloc on stderr, once a second).\n"
+"      --wait then waits for the guest's _OST answer to the\n"
 "      insertion (up to --timeout S seconds, default 300).\n"
 "  remove ID [--wait] [--timeout S]\n"
 "      Ask the guest to eject DIMM ID (device_del). --wait waits until it is\n"
@@ -399,6 +400,25 @@ static int wait_for_insert(struct qmp *q, const char *id, int64_t start_ms,
 	}
 }
 
+/* memplug's MEMPLUG_PREALLOC_PROGRESS events for this backend, on stderr
+ * (one line each: it may be a log, not a terminal). */
+static void show_prealloc(void *ctx, json_t *ev)
+{
+	const char *memdev = ctx;
+	json_t *data = json_object_get(ev, "data");
+	const char *name = json_string_value(json_object_get(ev, "event"));
+	const char *id = json_string_value(json_object_get(data, "id"));
+	json_int_t done = json_integer_value(json_object_get(data, "done"));
+	json_int_t size = json_integer_value(json_object_get(data, "size"));
+
+	if (!name || strcmp(name, "MEMPLUG_PREALLOC_PROGRESS") || !id ||
+	    strcmp(id, memdev) || size <= 0)
+		return;
+	fprintf(stderr, "memplugctl: preallocating %s: %lld of %lld MiB (%d%%)\n",
+		memdev, (long long)(done >> 20), (long long)(size >> 20),
+		(int)(done * 100 / size));
+}
+
 static int cmd_add(int argc, char **argv, const char *sock)
 {
 	enum { OPT_NODE = 256, OPT_ID, OPT_BACKEND, OPT_PREALLOC, OPT_SHARE,
@@ -502,7 +522,12 @@ static int cmd_add(int argc, char **argv, const char *sock)
 		json_object_set_new(args, "share", json_true());
 	if (args && a.mem_path)
 		json_object_set_new(args, "mem-path", json_string(a.mem_path));
-	if (qmp_execute(&q, "object-add", args, NULL) < 0)
+	/* Preallocating gigabytes takes seconds: memplug reports progress. */
+	q.on_event = show_prealloc;
+	q.event_ctx = memdev;
+	r = qmp_execute(&q, "object-add", args, NULL);
+	q.on_event = NULL;
+	if (r < 0)
 		goto fail;
 
 	args = json_pack("{s:s, s:s, s:s}", "driver", "pc-dimm", "id", a.id,

@@ -249,6 +249,8 @@ int qmp_transact(struct qmp *q, json_t *cmd, json_t **reply)
 		if (r < 0)
 			return r;
 		if (json_object_get(m, "event")) {
+			if (q->on_event)
+				q->on_event(q->event_ctx, m);
 			r = queue_event(q, m);
 			if (r < 0)
 				return r;

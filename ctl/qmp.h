@@ -27,6 +27,10 @@ struct qmp {
 	json_t *events;		/* queued event objects (array) */
 	long long next_id;
 	char err[512];
+	/* If set, shown each event that arrives while a command waits for
+	 * its reply (before it is queued): progress of a long command. */
+	void (*on_event)(void *ctx, json_t *event);
+	void *event_ctx;
 };
 
 /* Monotonic clock in milliseconds. */

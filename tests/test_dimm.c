@@ -1,6 +1,9 @@
+#include <unistd.h>
+
 #include "tests/unit.h"
 #include "vmm/dimm.h"
 #include "vmm/layout.h"
+#include "vmm/prealloc.h"
 
 static struct memmap map;
 static struct dimms d;
@@ -100,6 +103,14 @@ static void backends_map_and_free(void)
 	setup(2, 512 * MiB, 1);
 	CHECK_EQ(backend_add(&d, &b, err, sizeof(err)), 0);
 	CHECK(backend_find(&d, "mfd")->hva != NULL);
+	/* Not usable before its preallocation ended. */
+	CHECK(backend_find(&d, "mfd")->preallocating);
+	CHECK_EQ(backend_del(&d, "mfd", err, sizeof(err)), -EBUSY);
+	CHECK(strstr(err, "backend mfd is still being preallocated"));
+	CHECK_EQ(backend_prealloc_end(&d, "mfd",
+				      prealloc_populate(backend_find(&d, "mfd")->hva,
+							2 * MiB, NULL, NULL),
+				      err, sizeof(err)), 0);
 	/* Preallocated: the memory is there and writable. */
 	backend_find(&d, "mfd")->hva[2 * MiB - 1] = 1;
 	CHECK_EQ(backend_add(&d, &b, err, sizeof(err)), -EEXIST);
@@ -120,6 +131,28 @@ static void backends_map_and_free(void)
 	b.id = "odd";
 	b.size = 1000;
 	CHECK_EQ(backend_add(&d, &b, err, sizeof(err)), -EINVAL);
+}
+
+/* A failed preallocation deletes the backend and a file it created. */
+static void failed_prealloc_leaves_nothing(void)
+{
+	char path[] = "/tmp/memplug-test-prealloc-XXXXXX";
+	struct backend_args b = { .kind = BACKEND_FILE, .id = "f",
+				  .size = 2 * MiB, .prealloc = true,
+				  .reserve = true, .mem_path = path };
+	int fd = mkstemp(path);
+
+	CHECK(fd >= 0);
+	close(fd);
+	unlink(path);
+	setup(2, 512 * MiB, 1);
+	CHECK_EQ(backend_add(&d, &b, err, sizeof(err)), 0);
+	CHECK(access(path, F_OK) == 0);
+	CHECK_EQ(backend_prealloc_end(&d, "f", -ENOMEM, err, sizeof(err)),
+		 -ENOMEM);
+	CHECK(strstr(err, "cannot preallocate 2M for backend f"));
+	CHECK(backend_find(&d, "f") == NULL);
+	CHECK(access(path, F_OK) < 0 && errno == ENOENT);
 }
 
 static void numa_split_is_block_aligned(void)
@@ -150,4 +183,5 @@ UNIT_MAIN(UNIT_CASE(first_fit_placement),
 	  UNIT_CASE(rules_refuse_and_change_nothing),
 	  UNIT_CASE(hotplug_off_says_how_to_turn_it_on),
 	  UNIT_CASE(backends_map_and_free),
+	  UNIT_CASE(failed_prealloc_leaves_nothing),
 	  UNIT_CASE(numa_split_is_block_aligned))

@@ -4,12 +4,13 @@ import json
 import os
 import pathlib
 import re
+import socket
 import subprocess
 import time
 
 import pytest
 
-from memplug_vm import GUESTS, Memplug, require_kvm, run
+from memplug_vm import BUILD, GUESTS, Memplug, require_kvm, run
 from qmp_client import QMP, connect_unix
 
 # vmm/qmp.h
@@ -284,24 +285,38 @@ def test_relative_mem_path_is_refused(idle_vm):
     assert not (cwd / "rel.mem").exists()
 
 
+def host_kib(field):
+    for line in pathlib.Path("/proc/meminfo").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    raise KeyError(field)
+
+
 def test_memory_the_host_cannot_back_is_refused(idle_vm):
     """Finding 5: a 1T backend was accepted on a 24 GB host (MAP_NORESERVE)
     and a guest touching it would meet the OOM killer. Now the host's
     overcommit policy decides at object-add, as in QEMU; reserve=false
-    maps without a reservation."""
+    maps without a reservation. The size: a power of two GiB above twice
+    the host's RAM and swap, which the default policy refuses."""
     vm, sock = idle_vm
     policy = pathlib.Path("/proc/sys/vm/overcommit_memory").read_text()
     if policy.strip() == "1":
         pytest.skip("vm.overcommit_memory=1: this host accepts any "
                     "reservation")
-    desc = refused_add(sock, "the host cannot reserve 1T for backend f0 (it "
-                       "has ", **{"qom-type": "memory-backend-ram",
-                                  "size": 1 << 40})
+    host = (host_kib("MemTotal") + host_kib("SwapTotal")) << 10
+    gib = 1
+    while gib << 30 < 2 * host:
+        gib *= 2
+    size = gib << 30
+    name = f"{gib}G" if gib < 1024 else f"{gib // 1024}T"
+    desc = refused_add(sock, f"the host cannot reserve {name} for backend f0 "
+                       "(it has ", **{"qom-type": "memory-backend-ram",
+                                      "size": size})
     assert re.search(r"\d+(\.\d+)?[KMGT]? of memory available and .* of swap "
                      r"free\); pass reserve=false", desc), desc
     q = QMP(sock, timeout=30)
     q.cmd("object-add", **{"qom-type": "memory-backend-ram", "id": "big",
-                           "size": 1 << 40, "reserve": False})
+                           "size": size, "reserve": False})
     q.cmd("object-del", id="big")
     q.close()
 
@@ -324,3 +339,113 @@ def test_hugetlbfs_without_free_pages_is_refused(idle_vm, tmp_path):
         assert list(d.iterdir()) == []
     finally:
         subprocess.run(["umount", str(d)])
+
+
+@pytest.fixture
+def slow_prealloc_vm(tmp_path):
+    """A VM whose preallocations take 0.5 s per 1G step
+    (MEMPLUG_TEST_PREALLOC_STEP_MS, test-only)."""
+    require_kvm()
+    vm, sock = control_vm(tmp_path, "idle.elf", "prealloc",
+                          ["--memory", "256M,slots=4,maxmem=8G"],
+                          env={"MEMPLUG_TEST_PREALLOC_STEP_MS": "500"})
+    with vm:
+        assert vm.console.wait_for("^idle$", 60) is not None, \
+            vm.stderr.text()
+        yield vm, sock
+
+
+def pending(q):
+    """True if nothing has arrived on q's socket yet."""
+    q.sock.setblocking(False)
+    try:
+        return not q.buf and q.sock.recv(1, socket.MSG_PEEK) == b""
+    except BlockingIOError:
+        return True
+    finally:
+        q.sock.setblocking(True)
+        q.sock.settimeout(30)
+
+
+def test_prealloc_runs_beside_the_control_socket(slow_prealloc_vm):
+    """Finding 5: prealloc populated on the event loop (2G froze every
+    client for 6.9 s). Now object-add's reply waits for the worker thread
+    while other clients are served, the same client's next command is
+    answered after it, in order, progress events come once a second, and
+    the backend cannot be used or deleted before its reply."""
+    vm, sock = slow_prealloc_vm
+    a = QMP(sock)
+    b = QMP(sock)
+    a.send_raw(json.dumps({"execute": "object-add", "id": 1, "arguments": {
+        "qom-type": "memory-backend-ram", "id": "big", "size": 3 << 30,
+        "prealloc": True}}).encode() + b"\n" +
+        b'{"execute": "query-status", "id": 2}\n')
+    # Served meanwhile, with the backend refused while it populates.
+    assert b.cmd("query-status")["status"] == "running"
+    for name, args in (("object-del", {"id": "big"}),
+                       ("device_add", {"driver": "pc-dimm", "id": "d",
+                                       "memdev": "big"})):
+        r = b.execute(name, **args)
+        assert r["error"]["desc"] == (
+            "backend big is still being preallocated; wait for the reply "
+            "to its object-add"), r
+    assert pending(a), "object-add answered before its preallocation ended"
+    progress = b.wait_event("MEMPLUG_PREALLOC_PROGRESS", 30)
+    assert progress["data"]["id"] == "big"
+    assert progress["data"]["size"] == 3 << 30
+    assert 0 <= progress["data"]["done"] < 3 << 30
+    first = a.reply()
+    assert first == {"return": {}, "id": 1}, first
+    second = a.reply()
+    assert second["id"] == 2 and second["return"]["status"] == "running"
+    b.cmd("device_add", driver="pc-dimm", id="d", memdev="big")
+    a.close()
+    b.close()
+
+
+def test_client_gone_during_prealloc(slow_prealloc_vm):
+    """The client that asked leaves before the reply: the backend is
+    still created, as in QEMU, and memplug goes on."""
+    vm, sock = slow_prealloc_vm
+    a = QMP(sock)
+    a.send_raw(json.dumps({"execute": "object-add", "arguments": {
+        "qom-type": "memory-backend-ram", "id": "orphan", "size": 3 << 30,
+        "prealloc": True}}).encode() + b"\n")
+    b = QMP(sock)
+    assert b.wait_event("MEMPLUG_PREALLOC_PROGRESS", 30), vm.stderr.text()
+    a.close()
+    deadline = time.monotonic() + 30
+    while True:
+        r = b.execute("device_add", driver="pc-dimm", id="d", memdev="orphan")
+        if "return" in r:
+            break
+        assert "still being preallocated" in r["error"]["desc"], r
+        assert time.monotonic() < deadline, r
+        time.sleep(0.2)
+    b.close()
+    alive(vm, sock)
+
+
+def test_sigterm_during_prealloc(slow_prealloc_vm):
+    """Stopping memplug cancels a preallocation in progress: 16G at 0.5 s
+    per 1G step would take 8 s, memplug stops within 5."""
+    vm, sock = slow_prealloc_vm
+    a = QMP(sock)
+    a.send_raw(json.dumps({"execute": "object-add", "arguments": {
+        "qom-type": "memory-backend-ram", "id": "m", "size": 16 << 30,
+        "reserve": False, "prealloc": True}}).encode() + b"\n")
+    b = QMP(sock)
+    assert b.wait_event("MEMPLUG_PREALLOC_PROGRESS", 30), vm.stderr.text()
+    assert vm.stop(timeout=5) == 0, vm.stderr.text()[-2000:]
+
+
+def test_memplugctl_shows_prealloc_progress(slow_prealloc_vm):
+    """memplugctl add --prealloc prints memplug's progress on stderr while
+    it waits for the backend."""
+    vm, sock = slow_prealloc_vm
+    r = subprocess.run([str(BUILD / "memplugctl"), "-s", str(sock), "add",
+                        "3G", "--id", "p", "--prealloc"],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0 and r.stdout == "p\n", r.stderr
+    assert re.search(r"^memplugctl: preallocating mem-p: \d+ of 3072 MiB "
+                     r"\(\d+%\)$", r.stderr, re.M), r.stderr

@@ -306,7 +306,9 @@ def test_prealloc_failure_is_the_requests_error(tmp_path):
                                           "mem-path": str(mnt / "f"),
                                           "share": True, "prealloc": True})
             print(msg)
-            # Nothing left: the id is free again and memplug still runs.
+            # Nothing left: no file, the id is free again and memplug
+            # still runs.
+            assert not (mnt / "f").exists()
             q.cmd("object-add", **{"qom-type": "memory-backend-ram",
                                    "id": "f", "size": 128 * M})
             assert p.proc.poll() is None

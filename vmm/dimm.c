@@ -12,10 +12,6 @@
 #include <sys/vfs.h>
 #include <unistd.h>
 
-#ifndef MADV_POPULATE_WRITE
-#define MADV_POPULATE_WRITE 23 /* Linux 5.14 */
-#endif
-
 void dimms_init(struct dimms *d, const struct memmap *map, unsigned int nodes,
 		uint64_t block)
 {
@@ -314,15 +310,8 @@ int backend_add(struct dimms *d, const struct backend_args *a, char *err,
 	}
 	/* Huge pages where the host has them: fewer faults and TLB misses. */
 	madvise(b->hva, a->size, MADV_HUGEPAGE);
-	/* Populate now, so an empty hugepage pool or a memory limit is this
-	 * request's error and never a SIGBUS while the guest runs. */
-	if (a->prealloc && madvise(b->hva, a->size, MADV_POPULATE_WRITE) < 0) {
-		r = -errno;
-		snprintf(err, errlen, "cannot preallocate %s for backend %s: %s",
-			 memmap_fmt_size(a->size, sz, sizeof(sz)), a->id,
-			 strerror(errno));
-		goto fail;
-	}
+	b->preallocating = a->prealloc;
+	b->created = created;
 	if (a->kind == BACKEND_FILE && !(b->mem_path = strdup(a->mem_path))) {
 		r = -ENOMEM;
 		snprintf(err, errlen, "no memory for backend %s", a->id);
@@ -341,6 +330,34 @@ fail:
 	return r;
 }
 
+int backend_prealloc_end(struct dimms *d, const char *id, int r, char *err,
+			 size_t errlen)
+{
+	struct backend *b = backend_find(d, id);
+	char sz[32];
+
+	if (!b)
+		return -ENOENT;
+	b->preallocating = false;
+	if (r == 0)
+		return 0;
+	snprintf(err, errlen, "cannot preallocate %s for backend %s: %s",
+		 memmap_fmt_size(b->size, sz, sizeof(sz)), id,
+		 r == -ECANCELED ? "memplug is stopping" : strerror(-r));
+	if (b->created)
+		unlink(b->mem_path);
+	backend_release(b);
+	return r;
+}
+
+static int refuse_preallocating(const struct backend *b, char *err,
+				size_t errlen)
+{
+	snprintf(err, errlen, "backend %s is still being preallocated; wait "
+		 "for the reply to its object-add", b->id);
+	return -EBUSY;
+}
+
 int backend_del(struct dimms *d, const char *id, char *err, size_t errlen)
 {
 	struct backend *b = backend_find(d, id);
@@ -349,6 +366,8 @@ int backend_del(struct dimms *d, const char *id, char *err, size_t errlen)
 		snprintf(err, errlen, "no backend with id \"%s\"", id);
 		return -ENOENT;
 	}
+	if (b->preallocating)
+		return refuse_preallocating(b, err, errlen);
 	if (b->dimm >= 0) {
 		snprintf(err, errlen, "backend %s is in use by DIMM %s; remove the "
 			 "DIMM first", id, d->slots[b->dimm].id);
@@ -415,6 +434,8 @@ int dimm_check(struct dimms *d, const struct dimm_args *a, uint64_t *addr,
 			 b->id, d->slots[b->dimm].id);
 		return -EBUSY;
 	}
+	if (b->preallocating)
+		return refuse_preallocating(b, err, errlen);
 	if (a->node >= d->nodes) {
 		snprintf(err, errlen, "node %u does not exist: the guest has %u "
 			 "node%s (0-%u)", a->node, d->nodes,

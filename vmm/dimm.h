@@ -23,6 +23,8 @@ struct backend {
 	enum backend_kind kind;
 	uint64_t size;
 	bool share, prealloc;
+	bool preallocating;   /* not usable until backend_prealloc_end() */
+	bool created;         /* mem_path is a file memplug created */
 	char *mem_path;       /* file backend only */
 	int fd;               /* memfd or file, -1 for anonymous */
 	uint8_t *hva;
@@ -82,9 +84,16 @@ void dimms_init(struct dimms *d, const struct memmap *map, unsigned int nodes,
 void dimms_free(struct dimms *d);
 
 /* Creates and maps a backend. Returns 0 or -errno with a message in err
- * that names the rule; nothing is left behind on failure. */
+ * that names the rule; nothing is left behind on failure. With prealloc
+ * it is left preallocating: the caller populates the mapping (vmm/
+ * prealloc.h) and then calls backend_prealloc_end. */
 int backend_add(struct dimms *d, const struct backend_args *a, char *err,
 		size_t errlen);
+/* Ends the preallocation of backend id with the populate's result r: the
+ * backend becomes usable, or (r < 0) is deleted as if never added, with
+ * the message in err. Returns r. */
+int backend_prealloc_end(struct dimms *d, const char *id, int r, char *err,
+			 size_t errlen);
 int backend_del(struct dimms *d, const char *id, char *err, size_t errlen);
 struct backend *backend_find(struct dimms *d, const char *id);
 

@@ -293,6 +293,65 @@ static json_t *cmd_query_status(void *ctx, json_t *args, char *err,
 static json_t *cmd_query_commands(void *ctx, json_t *args, char *err,
 				  size_t errlen);
 
+/* A backend being preallocated on a worker thread; its object-add reply
+ * waits for the end. */
+struct prealloc_req {
+	struct qmp_ticket *t;
+	char id[DIMM_ID_MAX];
+};
+
+static json_t *prealloc_begin(struct machine *m, const char *id, char *err,
+			      size_t errlen)
+{
+	struct prealloc_req *req = calloc(1, sizeof(*req));
+	struct backend *b;
+	int r;
+
+	if (!req || !(req->t = qmp_defer(&m->qmp))) {
+		free(req);
+		pthread_mutex_lock(&m->lock);
+		backend_prealloc_end(&m->dimms, id, -ENOMEM, err, errlen);
+		pthread_mutex_unlock(&m->lock);
+		return NULL;
+	}
+	snprintf(req->id, sizeof(req->id), "%s", id);
+	pthread_mutex_lock(&m->lock);
+	b = backend_find(&m->dimms, id);
+	r = prealloc_start(&m->prealloc, b->hva, b->size, req);
+	if (r < 0)
+		backend_prealloc_end(&m->dimms, id, r, err, errlen);
+	pthread_mutex_unlock(&m->lock);
+	if (r < 0) {
+		qmp_complete(req->t, NULL, err);
+		free(req);
+	}
+	return QMP_DEFERRED;
+}
+
+static void prealloc_progress(void *ctx, void *cookie, uint64_t done,
+			      uint64_t size)
+{
+	struct machine *m = ctx;
+	struct prealloc_req *req = cookie;
+
+	qmp_event(&m->qmp, "MEMPLUG_PREALLOC_PROGRESS",
+		  json_pack("{s:s,s:I,s:I}", "id", req->id, "done",
+			    (json_int_t)done, "size", (json_int_t)size));
+}
+
+static void prealloc_finished(void *ctx, void *cookie, int r)
+{
+	struct machine *m = ctx;
+	struct prealloc_req *req = cookie;
+	char err[512] = "";
+
+	pthread_mutex_lock(&m->lock);
+	r = backend_prealloc_end(&m->dimms, req->id, r, err, sizeof(err));
+	pthread_mutex_unlock(&m->lock);
+	qmp_complete(req->t, r == 0 ? json_object() : NULL, err);
+	free(req);
+}
+
 static json_t *cmd_object_add(void *ctx, json_t *args, char *err,
 			      size_t errlen)
 {
@@ -354,7 +413,9 @@ static json_t *cmd_object_add(void *ctx, json_t *args, char *err,
 	pthread_mutex_lock(&m->lock);
 	r = backend_add(&m->dimms, &a, err, errlen);
 	pthread_mutex_unlock(&m->lock);
-	return r < 0 ? NULL : json_object();
+	if (r < 0)
+		return NULL;
+	return a.prealloc ? prealloc_begin(m, a.id, err, errlen) : json_object();
 }
 
 static json_t *cmd_object_del(void *ctx, json_t *args, char *err,
@@ -800,7 +861,17 @@ static int coldplug_one(struct machine *m, const char *spec)
 	}
 	snprintf(bid, sizeof(bid), "mem-%s", a.id);
 	b.id = a.memdev = bid;
-	if (backend_add(&m->dimms, &b, err, sizeof(err)) < 0) {
+	s = backend_add(&m->dimms, &b, err, sizeof(err));
+	/* Before boot nothing waits on the main loop: populate right here. */
+	if (s == 0 && b.prealloc) {
+		struct backend *be = backend_find(&m->dimms, bid);
+
+		s = backend_prealloc_end(&m->dimms, bid,
+					 prealloc_populate(be->hva, be->size,
+							   NULL, NULL),
+					 err, sizeof(err));
+	}
+	if (s < 0) {
 		log_error("--dimm %s: %s", spec, err);
 		return -EINVAL;
 	}
@@ -908,7 +979,9 @@ int machine_init(struct machine *m, const struct config *cfg,
 	m->events_tail = &m->events;
 	pthread_mutex_init(&m->lock, NULL);
 	dimms_init(&m->dimms, &m->map, cfg->numa_nodes, m->map.block);
-	if ((r = loop_init(&m->loop)) < 0)
+	if ((r = loop_init(&m->loop)) < 0 ||
+	    (r = prealloc_init(&m->prealloc, &m->loop, (struct prealloc_ops){
+		     prealloc_progress, prealloc_finished, m })) < 0)
 		return r;
 	for (unsigned int i = 0; i < cfg->ndimms; i++)
 		if ((r = coldplug_one(m, cfg->dimms[i])) < 0)
@@ -1003,6 +1076,7 @@ int machine_run(struct machine *m)
 
 void machine_fini(struct machine *m)
 {
+	prealloc_fini(&m->prealloc);
 	if (m->have_qmp)
 		qmp_close(&m->qmp);
 	dimms_free(&m->dimms);

@@ -14,6 +14,7 @@
 #include "vmm/log.h"
 #include "vmm/loop.h"
 #include "vmm/memmap.h"
+#include "vmm/prealloc.h"
 #include "vmm/qmp.h"
 #include "vmm/vm.h"
 
@@ -43,6 +44,7 @@ struct machine {
 	bool stdin_open;
 	bool quit; /* a client asked for quit or a signal came */
 	struct log_limit refused_log; /* guest misuse lines, under lock */
+	struct prealloc prealloc; /* object-add prealloc=true in progress */
 };
 
 /* Sets up everything that outlives a boot: the loop, coldplugged DIMMs

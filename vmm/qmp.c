@@ -32,10 +32,15 @@ static void client_stop_timer(struct qmp_client *c)
 	c->timer.fd = -1;
 }
 
+json_t qmp_deferred_marker;
+
 static void client_close(struct qmp_client *c)
 {
 	struct qmp_server *s = c->s;
 
+	if (c->waiting)
+		c->waiting->c = NULL;
+	free(c->backlog);
 	client_stop_timer(c);
 	loop_del(s->loop, &c->w);
 	close(c->w.fd);
@@ -44,6 +49,14 @@ static void client_close(struct qmp_client *c)
 			s->clients[i] = NULL;
 	free(c->out);
 	free(c);
+}
+
+/* Input is watched unless a deferred reply is pending, output while bytes
+ * wait to be sent. */
+static int client_watch(struct qmp_client *c)
+{
+	return loop_mod(c->s->loop, &c->w, (c->waiting ? 0 : EPOLLIN) |
+			(c->want_out ? EPOLLOUT : 0));
 }
 
 /* Sends what the socket takes now; the rest waits for EPOLLOUT. Returns 0,
@@ -71,10 +84,11 @@ static int client_flush(struct qmp_client *c)
 	if (c->out_off == c->out_len)
 		c->out_off = c->out_len = 0;
 	want = c->out_len > 0;
-	if (want != c->want_out &&
-	    loop_mod(c->s->loop, &c->w, EPOLLIN | (want ? EPOLLOUT : 0)) < 0)
-		return -EPIPE;
-	c->want_out = want;
+	if (want != c->want_out) {
+		c->want_out = want;
+		if (client_watch(c) < 0)
+			return -EPIPE;
+	}
 	return 0;
 }
 
@@ -231,8 +245,16 @@ static int client_line(struct qmp_client *c, const char *line, size_t len)
 		json_t *value;
 
 		err[0] = 0;
+		s->current = c;
+		s->current_id = id;
 		value = cmd->fn(s->ctx, args ? args : empty, err, sizeof(err));
+		s->current = NULL;
+		s->current_id = NULL;
 		json_decref(empty);
+		if (value == QMP_DEFERRED) {
+			json_decref(req);
+			return 0;
+		}
 		if (!value) {
 			ret = error_reply(err[0] ? err : "command failed", id);
 		} else {
@@ -246,22 +268,26 @@ reply:
 	return client_send_json(c, ret);
 }
 
-static void client_read(struct qmp_client *c)
+/* Runs the commands in data; what follows a deferred command waits in the
+ * backlog. Returns -EPIPE if the client was closed. */
+static int client_feed(struct qmp_client *c, const char *data, size_t n)
 {
-	char tmp[4096];
-	ssize_t n;
+	for (size_t i = 0; i < n; i++) {
+		if (c->waiting) {
+			char *b = realloc(c->backlog, c->backlog_len + n - i);
 
-	n = recv(c->w.fd, tmp, sizeof(tmp), MSG_DONTWAIT);
-	if (n < 0 && (errno == EINTR || errno == EAGAIN))
-		return;
-	if (n <= 0) {
-		/* A command cut off by the disconnect was never complete, so
-		 * it never ran: nothing to undo. */
-		client_close(c);
-		return;
-	}
-	for (ssize_t i = 0; i < n; i++) {
-		if (tmp[i] == '\n') {
+			if (!b) {
+				log_warn("control client dropped: no memory for "
+					 "its commands");
+				client_close(c);
+				return -EPIPE;
+			}
+			memcpy(b + c->backlog_len, data + i, n - i);
+			c->backlog = b;
+			c->backlog_len += n - i;
+			return 0;
+		}
+		if (data[i] == '\n') {
 			int r = 0;
 
 			if (!c->discarding)
@@ -270,7 +296,7 @@ static void client_read(struct qmp_client *c)
 			c->discarding = false;
 			if (r < 0) {
 				client_close(c);
-				return;
+				return -EPIPE;
 			}
 		} else if (c->discarding) {
 			continue;
@@ -283,12 +309,91 @@ static void client_read(struct qmp_client *c)
 			c->len = 0;
 			if (client_send_json(c, error_reply(err, NULL)) < 0) {
 				client_close(c);
-				return;
+				return -EPIPE;
 			}
 		} else {
-			c->buf[c->len++] = tmp[i];
+			c->buf[c->len++] = data[i];
 		}
 	}
+	return 0;
+}
+
+static void client_read(struct qmp_client *c)
+{
+	char tmp[4096];
+	ssize_t n;
+
+	/* Input waits in the socket while a reply is deferred (EPOLLIN is
+	 * off); only a hangup gets here then. */
+	if (c->waiting && c->backlog_len >= QMP_LINE_MAX) {
+		client_close(c);
+		return;
+	}
+	n = recv(c->w.fd, tmp, sizeof(tmp), MSG_DONTWAIT);
+	if (n < 0 && (errno == EINTR || errno == EAGAIN))
+		return;
+	if (n <= 0) {
+		/* A command cut off by the disconnect was never complete, so
+		 * it never ran: nothing to undo. */
+		client_close(c);
+		return;
+	}
+	client_feed(c, tmp, (size_t)n);
+}
+
+struct qmp_ticket *qmp_defer(struct qmp_server *s)
+{
+	struct qmp_client *c = s->current;
+	struct qmp_ticket *t;
+
+	if (!c || c->waiting || !(t = calloc(1, sizeof(*t))))
+		return NULL;
+	t->s = s;
+	t->c = c;
+	t->id = json_incref(s->current_id);
+	c->waiting = t;
+	if (client_watch(c) < 0) {
+		c->waiting = NULL;
+		json_decref(t->id);
+		free(t);
+		return NULL;
+	}
+	return t;
+}
+
+void qmp_complete(struct qmp_ticket *t, json_t *value, const char *err)
+{
+	struct qmp_client *c = t->c;
+	json_t *ret;
+	char *backlog;
+	size_t len;
+
+	if (!c) {
+		json_decref(value);
+		json_decref(t->id);
+		free(t);
+		return;
+	}
+	if (value) {
+		ret = json_pack("{s:o}", "return", value);
+		if (ret && t->id)
+			json_object_set(ret, "id", t->id);
+	} else {
+		ret = error_reply(err && *err ? err : "command failed", t->id);
+	}
+	json_decref(t->id);
+	c->waiting = NULL;
+	free(t);
+	if (client_send_json(c, ret) < 0 || client_watch(c) < 0) {
+		client_close(c);
+		return;
+	}
+	backlog = c->backlog;
+	len = c->backlog_len;
+	c->backlog = NULL;
+	c->backlog_len = 0;
+	client_feed(c, backlog, len);
+	free(backlog);
 }
 
 static void client_event(struct watch *w, uint32_t events)

@@ -35,6 +35,19 @@ struct qmp_command {
 
 struct qmp_server;
 
+/* A reply that comes later (object-add with prealloc): the handler takes
+ * a ticket with qmp_defer() and returns QMP_DEFERRED; qmp_complete() sends
+ * the reply. The client's later commands wait for it, in order; other
+ * clients are served meanwhile. */
+struct qmp_ticket {
+	struct qmp_server *s;
+	struct qmp_client *c; /* NULL once the client is gone */
+	json_t *id;
+};
+
+extern json_t qmp_deferred_marker;
+#define QMP_DEFERRED (&qmp_deferred_marker)
+
 struct qmp_client {
 	struct watch w;
 	struct watch timer; /* the negotiation deadline; fd -1 once negotiated */
@@ -46,6 +59,9 @@ struct qmp_client {
 	size_t len;
 	char *out; /* unsent bytes: out[out_off .. out_len) */
 	size_t out_off, out_len, out_cap;
+	struct qmp_ticket *waiting; /* a deferred reply not sent yet */
+	char *backlog; /* input read after the deferred command */
+	size_t backlog_len;
 };
 
 struct qmp_server {
@@ -56,6 +72,8 @@ struct qmp_server {
 	size_t ncmds;
 	void *ctx;
 	struct qmp_client *clients[QMP_MAX_CLIENTS];
+	struct qmp_client *current; /* whose command runs now, and its id */
+	json_t *current_id;
 };
 
 /* Listens on path. A stale socket nobody listens on is replaced; any other
@@ -63,6 +81,11 @@ struct qmp_server {
 int qmp_open(struct qmp_server *s, const char *path, struct loop *loop,
 	     const struct qmp_command *cmds, size_t ncmds, void *ctx);
 void qmp_close(struct qmp_server *s);
+/* In a handler: a ticket for this command's reply, or NULL (no memory). */
+struct qmp_ticket *qmp_defer(struct qmp_server *s);
+/* Sends the deferred reply: value (a reference taken) or, if NULL, the
+ * error err; frees the ticket. A client gone by then gets nothing. */
+void qmp_complete(struct qmp_ticket *t, json_t *value, const char *err);
 /* Sends an event to every negotiated client. Takes the data reference. */
 void qmp_event(struct qmp_server *s, const char *name, json_t *data);
 

@@ -1,0 +1,189 @@
+#include "vmm/prealloc.h"
+
+#include <errno.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
+
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23 /* Linux 5.14 */
+#endif
+
+/* A step: small enough for progress and a prompt cancel, a multiple of
+ * every huge page size up to 1G. */
+#define STEP (1024ull << 20)
+
+int prealloc_populate(uint8_t *hva, uint64_t size, uint64_t *done,
+		      const int *cancel)
+{
+	for (uint64_t off = 0; off < size; off += STEP) {
+		uint64_t n = size - off < STEP ? size - off : STEP;
+
+		if (cancel && atomic_load((_Atomic int *)cancel))
+			return -ECANCELED;
+		/* An empty huge page pool or a memory limit is this call's
+		 * error, never a SIGBUS while the guest runs. */
+		if (madvise(hva + off, n, MADV_POPULATE_WRITE) < 0)
+			return -errno;
+		if (done)
+			atomic_store((_Atomic uint64_t *)done, off + n);
+	}
+	return 0;
+}
+
+static void *job_thread(void *arg)
+{
+	struct prealloc_job *j = arg;
+	unsigned int delay = j->p->test_step_ms;
+	uint64_t one = 1;
+
+	if (!delay) {
+		j->result = prealloc_populate(j->hva, j->size, &j->done,
+					      &j->cancel);
+	} else {
+		/* The test hook: a pause before each step. */
+		j->result = 0;
+		for (uint64_t off = 0; off < j->size && !j->result; off += STEP) {
+			uint64_t n = j->size - off < STEP ? j->size - off : STEP;
+
+			usleep(delay * 1000u);
+			j->result = prealloc_populate(j->hva + off, n, NULL,
+						      &j->cancel);
+			atomic_store((_Atomic uint64_t *)&j->done, off + n);
+		}
+	}
+	atomic_store((_Atomic int *)&j->finished, 1);
+	/* The main loop reads the eventfd; a failed write would lose only
+	 * the wake-up, and the next one finds this job finished too. */
+	if (write(j->p->done_w.fd, &one, sizeof(one)) < 0)
+		return NULL;
+	return NULL;
+}
+
+static void set_ticking(struct prealloc *p, bool on)
+{
+	struct itimerspec t = { 0 };
+
+	if (on) {
+		t.it_value.tv_sec = 1;
+		t.it_interval.tv_sec = 1;
+	}
+	timerfd_settime(p->tick_w.fd, 0, &t, NULL);
+}
+
+/* Joins finished jobs (all of them with wait) and reports each. */
+static void reap(struct prealloc *p, bool wait)
+{
+	struct prealloc_job **pj = &p->jobs;
+
+	while (*pj) {
+		struct prealloc_job *j = *pj;
+
+		if (!wait && !atomic_load((_Atomic int *)&j->finished)) {
+			pj = &j->next;
+			continue;
+		}
+		pthread_join(j->thread, NULL);
+		*pj = j->next;
+		p->ops.finished(p->ops.ctx, j->cookie, j->result);
+		free(j);
+	}
+	if (!p->jobs)
+		set_ticking(p, false);
+}
+
+static void on_done(struct watch *w, uint32_t events)
+{
+	struct prealloc *p = w->ctx;
+	uint64_t n;
+
+	(void)events;
+	if (read(w->fd, &n, sizeof(n)) < 0 && errno != EAGAIN)
+		return;
+	reap(p, false);
+}
+
+static void on_tick(struct watch *w, uint32_t events)
+{
+	struct prealloc *p = w->ctx;
+	uint64_t n;
+
+	(void)events;
+	if (read(w->fd, &n, sizeof(n)) < 0 && errno != EAGAIN)
+		return;
+	for (struct prealloc_job *j = p->jobs; j; j = j->next)
+		if (!atomic_load((_Atomic int *)&j->finished))
+			p->ops.progress(p->ops.ctx, j->cookie,
+					atomic_load((_Atomic uint64_t *)&j->done),
+					j->size);
+}
+
+int prealloc_init(struct prealloc *p, struct loop *loop,
+		  struct prealloc_ops ops)
+{
+	int r;
+
+	memset(p, 0, sizeof(*p));
+	p->loop = loop;
+	p->ops = ops;
+	if (getenv("MEMPLUG_TEST_PREALLOC_STEP_MS")) {
+		unsigned long ms = strtoul(getenv("MEMPLUG_TEST_PREALLOC_STEP_MS"),
+					   NULL, 10);
+
+		p->test_step_ms = ms < 10000 ? (unsigned int)ms : 10000;
+	}
+	p->done_w = (struct watch){ eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK),
+				    on_done, p };
+	p->tick_w = (struct watch){
+		timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK),
+		on_tick, p };
+	if (p->done_w.fd < 0 || p->tick_w.fd < 0)
+		return -errno;
+	if ((r = loop_add(loop, &p->done_w)) < 0 ||
+	    (r = loop_add(loop, &p->tick_w)) < 0)
+		return r;
+	return 0;
+}
+
+void prealloc_fini(struct prealloc *p)
+{
+	for (struct prealloc_job *j = p->jobs; j; j = j->next)
+		atomic_store((_Atomic int *)&j->cancel, 1);
+	reap(p, true);
+	if (p->done_w.fd >= 0) {
+		loop_del(p->loop, &p->done_w);
+		close(p->done_w.fd);
+	}
+	if (p->tick_w.fd >= 0) {
+		loop_del(p->loop, &p->tick_w);
+		close(p->tick_w.fd);
+	}
+	p->done_w.fd = p->tick_w.fd = -1;
+}
+
+int prealloc_start(struct prealloc *p, uint8_t *hva, uint64_t size,
+		   void *cookie)
+{
+	struct prealloc_job *j = calloc(1, sizeof(*j));
+	int r;
+
+	if (!j)
+		return -ENOMEM;
+	j->p = p;
+	j->hva = hva;
+	j->size = size;
+	j->cookie = cookie;
+	r = pthread_create(&j->thread, NULL, job_thread, j);
+	if (r) {
+		free(j);
+		return -r;
+	}
+	j->next = p->jobs;
+	p->jobs = j;
+	set_ticking(p, true);
+	return 0;
+}
