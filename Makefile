@@ -6,7 +6,7 @@ PYTHON ?= /usr/bin/python3
 # are fixed.
 CFLAGS ?= -O2 -g
 MP_CFLAGS := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -I. -pthread -MMD -MP
-LDLIBS += -pthread -ljansson
+LDLIBS += -pthread -ljansson -lseccomp
 
 B := build
 LIB_SRCS := $(wildcard acpi/*.c devices/*.c firmware/*.c) \
@@ -83,7 +83,7 @@ check-pvm: deps all guest
 
 bench: deps all guest
 	$(PYTHON) bench/bench.py && $(PYTHON) bench/hotplug.py && \
-		scripts/kvm-run $(PYTHON) bench/realkvm.py
+		scripts/kvm-run --cpus 1 $(PYTHON) bench/realkvm.py
 
 soak: deps all guest
 	MEMPLUG_SOAK=1 $(PYTHON) -m pytest -v tests/test_hardening.py -k reboot_loop

@@ -6,7 +6,7 @@ set -eu
 
 PACKAGES="
 gcc make libc6-dev
-libjansson-dev
+libjansson-dev libseccomp-dev
 acpica-tools
 linux-source-6.1
 flex bison bc libelf-dev libssl-dev cpio xz-utils kmod
@@ -18,6 +18,7 @@ clang libclang-rt-14-dev
 # What each is for:
 #   gcc make libc6-dev        the VMM and unit tests
 #   libjansson-dev            QMP (JSON) parsing in the VMM
+#   libseccomp-dev            the VMM's system call filter (--sandbox)
 #   acpica-tools              iasl/acpiexec: unit tests of the generated ACPI tables
 #   linux-source-6.1          the test guest kernel (scripts/build-guest.sh)
 #   flex bison bc libelf-dev libssl-dev cpio xz-utils kmod

@@ -257,10 +257,14 @@ def test_existing_small_file_is_not_grown(idle_vm, tmp_path):
     vm, sock = idle_vm
     f = tmp_path / "small"
     f.write_bytes(b"x")
-    f.chmod(0o400)
     refused_add(sock, f"mem-path {f} holds 1 bytes, less than the "
                 "backend's 128M; memplug does not grow an existing file",
                 **{"mem-path": str(f)})
+    assert f.stat().st_size == 1 and f.read_bytes() == b"x"
+    # Read-only to its owner: in the sandbox (no capabilities) memplug
+    # cannot even open it; either way it is refused and left alone.
+    f.chmod(0o400)
+    refused_add(sock, f"mem-path {f}", **{"mem-path": str(f)})
     assert f.stat().st_size == 1 and f.stat().st_mode & 0o777 == 0o400
     assert f.read_bytes() == b"x"
 
@@ -449,3 +453,66 @@ def test_memplugctl_shows_prealloc_progress(slow_prealloc_vm):
     assert r.returncode == 0 and r.stdout == "p\n", r.stderr
     assert re.search(r"^memplugctl: preallocating mem-p: \d+ of 3072 MiB "
                      r"\(\d+%\)$", r.stderr, re.M), r.stderr
+
+
+def status_fields(pid):
+    fields = {}
+    for line in pathlib.Path(f"/proc/{pid}/status").read_text().splitlines():
+        k, _, v = line.partition(":")
+        fields[k] = v.strip()
+    return fields
+
+
+sanitizer_build = pytest.mark.skipif(
+    bool(os.environ.get("MEMPLUG_SANITIZER_LOGS")),
+    reason="sanitizer builds run without the sandbox (vmm/sandbox.h)")
+
+
+@sanitizer_build
+def test_sandbox_is_on_by_default():
+    """Issue 10: seccomp on by default, no capabilities, no new
+    privileges, once the guest runs."""
+    require_kvm()
+    with Memplug(["--kernel", str(GUESTS / "idle.elf"), "--cpus", "2"],
+                 "sandbox") as vm:
+        assert vm.console.wait_for("^idle$", 60) is not None, \
+            vm.stderr.text()
+        f = status_fields(vm.proc.pid)
+        assert f["Seccomp"] == "2" and f["NoNewPrivs"] == "1", f
+        assert int(f["CapEff"], 16) == 0 and int(f["CapPrm"], 16) == 0, f
+        assert int(f["CapBnd"], 16) == 0, f
+        for task in pathlib.Path(f"/proc/{vm.proc.pid}/task").iterdir():
+            assert status_fields(f"{vm.proc.pid}/task/{task.name}")[
+                "Seccomp"] == "2"
+        assert vm.stop() == 0
+
+
+@sanitizer_build
+def test_forbidden_syscall_is_named():
+    """A system call outside the allow-list ends memplug with its name and
+    the thread's (the test-only MEMPLUG_TEST_FORBIDDEN_SYSCALL makes vCPU 0
+    call getppid)."""
+    require_kvm()
+    status, out, err = run(["--kernel", str(GUESTS / "idle.elf")],
+                           env={"MEMPLUG_TEST_FORBIDDEN_SYSCALL": "1"})
+    assert status == 1, err
+    assert "memplug: seccomp: thread vcpu0 made the forbidden system call " \
+           "getppid (110); stopping. --sandbox off allows it" in err, err
+
+
+def test_sandbox_off():
+    require_kvm()
+    with Memplug(["--kernel", str(GUESTS / "idle.elf"), "--sandbox", "off"],
+                 "sandbox-off",
+                 env={"MEMPLUG_TEST_FORBIDDEN_SYSCALL": "1"}) as vm:
+        assert vm.console.wait_for("^idle$", 60) is not None, \
+            vm.stderr.text()
+        assert status_fields(vm.proc.pid)["Seccomp"] == "0"
+        assert vm.stop() == 0
+
+
+def test_sandbox_option_is_checked():
+    status, out, err = run(["--kernel", str(GUESTS / "idle.elf"),
+                            "--sandbox", "maybe"])
+    assert status == 1
+    assert "--sandbox maybe: expected on or off" in err

@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "vmm/sandbox.h"
+
 #define MEMPLUG_VERSION "0.1.0"
 
 int config_parse_size(const char *s, uint64_t *out)
@@ -64,6 +66,9 @@ void config_usage(FILE *f)
 "                       hide CPU features a software KVM cannot execute:\n"
 "                       auto (default) does it when the PVM KVM is loaded\n"
 "  --debug-io           log guest accesses to unclaimed ports and MMIO\n"
+"  --sandbox on|off     once the VM is set up, allow only the system calls\n"
+"                       memplug makes (seccomp) and drop every capability\n"
+"                       (default on; off in sanitizer builds)\n"
 "  -v, --verbose        more messages (repeat for debug)\n"
 "  -h, --help           this help\n"
 "  -V, --version        version\n"
@@ -136,7 +141,7 @@ int config_parse(struct config *c, int argc, char **argv, char *err,
 {
 	enum { OPT_KERNEL = 256, OPT_INITRD, OPT_CMDLINE, OPT_CPUS, OPT_MEMORY,
 	       OPT_CPUID, OPT_DEBUG_IO, OPT_NUMA, OPT_DIMM, OPT_CONTROL,
-	       OPT_BLOCK };
+	       OPT_BLOCK, OPT_SANDBOX };
 	static const struct option opts[] = {
 		{ "kernel", required_argument, NULL, OPT_KERNEL },
 		{ "initrd", required_argument, NULL, OPT_INITRD },
@@ -149,6 +154,7 @@ int config_parse(struct config *c, int argc, char **argv, char *err,
 		{ "dimm", required_argument, NULL, OPT_DIMM },
 		{ "control", required_argument, NULL, OPT_CONTROL },
 		{ "debug-io", no_argument, NULL, OPT_DEBUG_IO },
+		{ "sandbox", required_argument, NULL, OPT_SANDBOX },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -158,6 +164,7 @@ int config_parse(struct config *c, int argc, char **argv, char *err,
 
 	*c = (struct config){ .cmdline = "console=ttyS0", .cpus = 1,
 			      .mem = 256ULL << 20, .cpuid = CPUID_AUTO,
+			      .sandbox = SANDBOX_DEFAULT,
 			      .numa_nodes = 1, .block_size = 128ULL << 20 };
 	opterr = 0;
 	optind = 0; /* glibc: 0 also resets its internal state */
@@ -191,6 +198,14 @@ int config_parse(struct config *c, int argc, char **argv, char *err,
 			}
 			break;
 		case OPT_DEBUG_IO: c->debug_io = true; break;
+		case OPT_SANDBOX:
+			if (strcmp(optarg, "on") && strcmp(optarg, "off")) {
+				snprintf(err, errlen, "--sandbox %s: expected on "
+					 "or off", optarg);
+				return -EINVAL;
+			}
+			c->sandbox = !strcmp(optarg, "on");
+			break;
 		case OPT_NUMA:
 			if (strncmp(optarg, "nodes=", 6) ||
 			    config_parse_uint(optarg + 6, &c->numa_nodes) < 0 ||

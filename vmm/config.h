@@ -26,6 +26,7 @@ struct config {
 	unsigned int ndimms;
 	enum cpuid_policy cpuid;
 	bool debug_io;
+	bool sandbox; /* --sandbox on (default): seccomp filter, no capabilities */
 	int verbose;
 };
 

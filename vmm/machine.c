@@ -16,6 +16,7 @@
 #include "acpi/ost.h"
 #include "vmm/layout.h"
 #include "vmm/log.h"
+#include "vmm/sandbox.h"
 
 static uint64_t now_ns(void)
 {
@@ -1030,6 +1031,11 @@ int machine_run(struct machine *m)
 			r = attach_dimms(m);
 			m->vm_live = r == 0;
 			pthread_mutex_unlock(&m->lock);
+		}
+		/* Once: the filter then covers every later boot too. */
+		if (r == 0 && m->cfg->sandbox && !m->sandboxed) {
+			r = sandbox_enter();
+			m->sandboxed = r == 0;
 		}
 		if (r == 0)
 			r = vm_start(&m->vm);

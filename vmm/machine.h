@@ -45,6 +45,7 @@ struct machine {
 	bool quit; /* a client asked for quit or a signal came */
 	struct log_limit refused_log; /* guest misuse lines, under lock */
 	struct prealloc prealloc; /* object-add prealloc=true in progress */
+	bool sandboxed; /* sandbox_enter() done */
 };
 
 /* Sets up everything that outlives a boot: the loop, coldplugged DIMMs

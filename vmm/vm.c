@@ -10,6 +10,7 @@
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "acpi/tables.h"
@@ -655,6 +656,10 @@ static void *vcpu_thread(void *arg)
 	atomic_store((_Atomic int *)&v->kickable, 1);
 	if (v->id == 0 && vm->test_delay_ms)
 		usleep(vm->test_delay_ms * 1000u);
+	/* MEMPLUG_TEST_FORBIDDEN_SYSCALL, a test-only hook (README): a
+	 * system call the sandbox does not allow. */
+	if (v->id == 0 && getenv("MEMPLUG_TEST_FORBIDDEN_SYSCALL"))
+		syscall(SYS_getppid);
 	while (vm_running(vm)) {
 		if (vcpus_held(vm)) {
 			vcpu_wait_release(vm);
