@@ -15,6 +15,7 @@
 
 #include "acpi/tables.h"
 #include "firmware/boot.h"
+#include "vmm/hostmem.h"
 #include "vmm/layout.h"
 #include "vmm/log.h"
 
@@ -209,9 +210,9 @@ static int map_ram(struct vm *vm, unsigned int slot, uint64_t gpa,
 	struct kvm_userspace_memory_region r;
 	void *p;
 
-	p = mmap(NULL, size, PROT_READ | PROT_WRITE,
-		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	if (p == MAP_FAILED) {
+	p = hostmem_map(size, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1,
+			HOSTMEM_ALIGN);
+	if (!p) {
 		log_error("cannot map %" PRIu64 " MiB of guest RAM: %s",
 			  size >> 20, strerror(errno));
 		return -ENOMEM;
