@@ -63,6 +63,9 @@ QEMU_EXTRA = "noxsave clearcpuid=141,151,308" if PVM else ""
 QEMU_CPU = "host,arch-capabilities=off,-cx16" if PVM else "host"
 
 CHILDREN = []  # Popen objects we started; stopped by PID at exit
+# The memplug binary the benches run (bench/realkvm.py runs a copy, so a
+# rebuild during a run does not change it).
+MEMPLUG = ROOT / "build" / "memplug"
 
 
 def stop_child(p, grace=10):
@@ -368,7 +371,7 @@ class Bench:
         sock = os.path.join(self.tmp, "qmp.sock")
         self.trace = out / f"{self.tag}.trace.log"
         if kind == "memplug":
-            argv = [str(ROOT / "build" / "memplug"), "--kernel", str(kernel),
+            argv = [str(MEMPLUG), "--kernel", str(kernel),
                     "--memory", f"256M,slots={slots},maxmem=8G", "--control", sock,
                     "--cmdline", cmdline]
         else:
