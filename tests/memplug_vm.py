@@ -19,8 +19,9 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 BUILD = pathlib.Path(os.environ.get("MEMPLUG_BUILD", ROOT / "build")).resolve()
 MEMPLUG = BUILD / "memplug"
 GUESTS = BUILD / "tests" / "guests"
-GUEST_KERNEL = BUILD / "guest" / "vmlinux"
-GUEST_BZIMAGE = BUILD / "guest" / "bzImage"
+# The test kernel is built once, in the main tree, for every build.
+GUEST_KERNEL = ROOT / "build" / "guest" / "vmlinux"
+GUEST_BZIMAGE = ROOT / "build" / "guest" / "bzImage"
 LOGS = BUILD / "test-logs"
 
 # Memplug processes not yet stopped: a failing test shows what each is
