@@ -11,6 +11,14 @@
 
 #define MEMPLUG_VERSION "0.1.0"
 
+unsigned int config_test_ms(const char *name)
+{
+	const char *v = getenv(name);
+	unsigned long ms = v ? strtoul(v, NULL, 10) : 0;
+
+	return ms < 10000 ? (unsigned int)ms : 10000;
+}
+
 int config_parse_size(const char *s, uint64_t *out)
 {
 	unsigned long long v;

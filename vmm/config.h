@@ -44,4 +44,8 @@ int config_parse(struct config *c, int argc, char **argv, char *err,
 
 void config_usage(FILE *f);
 
+/* Milliseconds of a test-only hook from the environment variable name
+ * (README): 0 when unset, at most 10 s. */
+unsigned int config_test_ms(const char *name);
+
 #endif

@@ -100,6 +100,15 @@ static void backend_release(struct backend *b)
 	b->dimm = -1;
 }
 
+/* A backend whose request failed: a mem-path file the request created
+ * goes with it (a temporary file in a directory is already unlinked). */
+static void backend_discard(struct backend *b)
+{
+	if (b->created)
+		unlink(b->mem_path);
+	backend_release(b);
+}
+
 /* A file or a hugetlbfs directory: in a directory, an unlinked file of
  * our own so nothing is left behind. *created says memplug created the
  * named file: the caller removes it if the request fails later. An existing file is
@@ -256,7 +265,6 @@ int backend_add(struct dimms *d, const struct backend_args *a, char *err,
 		size_t errlen)
 {
 	struct backend *b = NULL;
-	bool created = false;
 	uint64_t page;
 	char sz[32];
 	int flags, r;
@@ -299,7 +307,12 @@ int backend_add(struct dimms *d, const struct backend_args *a, char *err,
 			goto fail;
 		}
 	} else if (a->kind == BACKEND_FILE) {
-		b->fd = open_backing_file(a->mem_path, a->size, &created, err,
+		if (!(b->mem_path = strdup(a->mem_path))) {
+			r = -ENOMEM;
+			snprintf(err, errlen, "no memory for backend %s", a->id);
+			goto fail;
+		}
+		b->fd = open_backing_file(a->mem_path, a->size, &b->created, err,
 					  errlen);
 		if (b->fd < 0) {
 			r = b->fd;
@@ -324,22 +337,12 @@ int backend_add(struct dimms *d, const struct backend_args *a, char *err,
 		goto fail;
 	}
 	b->preallocating = a->prealloc;
-	b->created = created;
-	if (a->kind == BACKEND_FILE && !(b->mem_path = strdup(a->mem_path))) {
-		r = -ENOMEM;
-		snprintf(err, errlen, "no memory for backend %s", a->id);
-		goto fail;
-	}
 	snprintf(b->id, sizeof(b->id), "%s", a->id);
 	b->used = true;
 	b->dimm = -1;
 	return 0;
 fail:
-	/* A mem-path file this request created goes with it (a temporary
-	 * file in a directory is already unlinked). */
-	if (created)
-		unlink(a->mem_path);
-	backend_release(b);
+	backend_discard(b);
 	return r;
 }
 
@@ -357,9 +360,7 @@ int backend_prealloc_end(struct dimms *d, const char *id, int r, char *err,
 	snprintf(err, errlen, "cannot preallocate %s for backend %s: %s",
 		 memmap_fmt_size(b->size, sz, sizeof(sz)), id,
 		 r == -ECANCELED ? "memplug is stopping" : strerror(-r));
-	if (b->created)
-		unlink(b->mem_path);
-	backend_release(b);
+	backend_discard(b);
 	return r;
 }
 

@@ -9,6 +9,8 @@
 #include <sys/timerfd.h>
 #include <unistd.h>
 
+#include "vmm/config.h"
+
 #ifndef MADV_POPULATE_WRITE
 #define MADV_POPULATE_WRITE 23 /* Linux 5.14 */
 #endif
@@ -17,12 +19,15 @@
  * every huge page size up to 1G. */
 #define STEP (1024ull << 20)
 
-int prealloc_populate(uint8_t *hva, uint64_t size, uint64_t *done,
-		      const int *cancel)
+/* delay_ms: the test hook's pause before each step. */
+static int populate(uint8_t *hva, uint64_t size, uint64_t *done,
+		    const int *cancel, unsigned int delay_ms)
 {
 	for (uint64_t off = 0; off < size; off += STEP) {
 		uint64_t n = size - off < STEP ? size - off : STEP;
 
+		if (delay_ms)
+			usleep(delay_ms * 1000u);
 		if (cancel && atomic_load((_Atomic int *)cancel))
 			return -ECANCELED;
 		/* An empty huge page pool or a memory limit is this call's
@@ -35,27 +40,19 @@ int prealloc_populate(uint8_t *hva, uint64_t size, uint64_t *done,
 	return 0;
 }
 
+int prealloc_populate(uint8_t *hva, uint64_t size, uint64_t *done,
+		      const int *cancel)
+{
+	return populate(hva, size, done, cancel, 0);
+}
+
 static void *job_thread(void *arg)
 {
 	struct prealloc_job *j = arg;
-	unsigned int delay = j->p->test_step_ms;
 	uint64_t one = 1;
 
-	if (!delay) {
-		j->result = prealloc_populate(j->hva, j->size, &j->done,
-					      &j->cancel);
-	} else {
-		/* The test hook: a pause before each step. */
-		j->result = 0;
-		for (uint64_t off = 0; off < j->size && !j->result; off += STEP) {
-			uint64_t n = j->size - off < STEP ? j->size - off : STEP;
-
-			usleep(delay * 1000u);
-			j->result = prealloc_populate(j->hva + off, n, NULL,
-						      &j->cancel);
-			atomic_store((_Atomic uint64_t *)&j->done, off + n);
-		}
-	}
+	j->result = populate(j->hva, j->size, &j->done, &j->cancel,
+			     j->p->test_step_ms);
 	atomic_store((_Atomic int *)&j->finished, 1);
 	/* The main loop reads the eventfd; a failed write would lose only
 	 * the wake-up, and the next one finds this job finished too. */
@@ -96,24 +93,27 @@ static void reap(struct prealloc *p, bool wait)
 		set_ticking(p, false);
 }
 
-static void on_done(struct watch *w, uint32_t events)
+/* Reads the count of an eventfd or timerfd; false if it failed. */
+static bool drain(int fd)
 {
-	struct prealloc *p = w->ctx;
 	uint64_t n;
 
+	return read(fd, &n, sizeof(n)) >= 0 || errno == EAGAIN;
+}
+
+static void on_done(struct watch *w, uint32_t events)
+{
 	(void)events;
-	if (read(w->fd, &n, sizeof(n)) < 0 && errno != EAGAIN)
-		return;
-	reap(p, false);
+	if (drain(w->fd))
+		reap(w->ctx, false);
 }
 
 static void on_tick(struct watch *w, uint32_t events)
 {
 	struct prealloc *p = w->ctx;
-	uint64_t n;
 
 	(void)events;
-	if (read(w->fd, &n, sizeof(n)) < 0 && errno != EAGAIN)
+	if (!drain(w->fd))
 		return;
 	for (struct prealloc_job *j = p->jobs; j; j = j->next)
 		if (!atomic_load((_Atomic int *)&j->finished))
@@ -130,12 +130,7 @@ int prealloc_init(struct prealloc *p, struct loop *loop,
 	memset(p, 0, sizeof(*p));
 	p->loop = loop;
 	p->ops = ops;
-	if (getenv("MEMPLUG_TEST_PREALLOC_STEP_MS")) {
-		unsigned long ms = strtoul(getenv("MEMPLUG_TEST_PREALLOC_STEP_MS"),
-					   NULL, 10);
-
-		p->test_step_ms = ms < 10000 ? (unsigned int)ms : 10000;
-	}
+	p->test_step_ms = config_test_ms("MEMPLUG_TEST_PREALLOC_STEP_MS");
 	p->done_w = (struct watch){ eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK),
 				    on_done, p };
 	p->tick_w = (struct watch){

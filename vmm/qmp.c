@@ -179,6 +179,20 @@ static json_t *error_reply(const char *desc, json_t *id)
 	return r;
 }
 
+/* The reply to a command: its value (a reference taken) or, if NULL, the
+ * error err. */
+static json_t *command_reply(json_t *value, const char *err, json_t *id)
+{
+	json_t *ret;
+
+	if (!value)
+		return error_reply(err && *err ? err : "command failed", id);
+	ret = json_pack("{s:o}", "return", value);
+	if (ret && id)
+		json_object_set(ret, "id", id);
+	return ret;
+}
+
 static const struct qmp_command *find_command(struct qmp_server *s,
 					      const char *name)
 {
@@ -255,13 +269,7 @@ static int client_line(struct qmp_client *c, const char *line, size_t len)
 			json_decref(req);
 			return 0;
 		}
-		if (!value) {
-			ret = error_reply(err[0] ? err : "command failed", id);
-		} else {
-			ret = json_pack("{s:o}", "return", value);
-			if (ret && id)
-				json_object_set(ret, "id", id);
-		}
+		ret = command_reply(value, err, id);
 	}
 reply:
 	json_decref(req);
@@ -348,7 +356,6 @@ struct qmp_ticket *qmp_defer(struct qmp_server *s)
 
 	if (!c || c->waiting || !(t = calloc(1, sizeof(*t))))
 		return NULL;
-	t->s = s;
 	t->c = c;
 	t->id = json_incref(s->current_id);
 	c->waiting = t;
@@ -374,13 +381,7 @@ void qmp_complete(struct qmp_ticket *t, json_t *value, const char *err)
 		free(t);
 		return;
 	}
-	if (value) {
-		ret = json_pack("{s:o}", "return", value);
-		if (ret && t->id)
-			json_object_set(ret, "id", t->id);
-	} else {
-		ret = error_reply(err && *err ? err : "command failed", t->id);
-	}
+	ret = command_reply(value, err, t->id);
 	json_decref(t->id);
 	c->waiting = NULL;
 	free(t);

@@ -40,7 +40,6 @@ struct qmp_server;
  * the reply. The client's later commands wait for it, in order; other
  * clients are served meanwhile. */
 struct qmp_ticket {
-	struct qmp_server *s;
 	struct qmp_client *c; /* NULL once the client is gone */
 	json_t *id;
 };

@@ -458,12 +458,7 @@ int vm_create(struct vm *vm, int kvm_fd, const struct config *cfg,
 	vm->hide_pvm = cfg->cpuid == CPUID_PVM ||
 		       (cfg->cpuid == CPUID_AUTO && vm_kvm_is_pvm());
 	vm->state = VM_RUNNING;
-	if (getenv("MEMPLUG_TEST_VCPU_DELAY_MS")) {
-		unsigned long ms = strtoul(getenv("MEMPLUG_TEST_VCPU_DELAY_MS"),
-					   NULL, 10);
-
-		vm->test_delay_ms = ms < 10000 ? (unsigned int)ms : 10000;
-	}
+	vm->test_delay_ms = config_test_ms("MEMPLUG_TEST_VCPU_DELAY_MS");
 	vm->event_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	vm->vm_fd = ioctl(kvm_fd, KVM_CREATE_VM, 0);
 	if (vm->event_fd < 0 || vm->vm_fd < 0) {
