@@ -35,6 +35,8 @@ help:
 	@echo "make bench      benchmarks against QEMU (and kvmtool with LKVM=path); the"
 	@echo "                real-KVM section (bench/realkvm.py) runs through scripts/kvm-run"
 	@echo "make soak       long guest tests, not part of CI"
+	@echo "make fuzz       the libFuzzer targets, FUZZ_TIME seconds each (default 60),"
+	@echo "                then their coverage (tests/fuzz/README.md; needs root)"
 	@echo "make clean      remove build/ (the guest kernel cache outside it stays)"
 
 $(B)/obj/%.o: %.c
@@ -91,5 +93,7 @@ soak: deps all guest
 
 clean:
 	rm -rf $(B)
+
+include tests/fuzz/fuzz.mk
 
 -include $(shell find $(B)/obj -name '*.d' 2>/dev/null)

@@ -13,7 +13,7 @@ flex bison bc libelf-dev libssl-dev cpio xz-utils kmod
 patch lz4
 python3 python3-pytest
 qemu-system-x86 busybox-static
-clang libclang-rt-14-dev
+clang libclang-rt-14-dev llvm-14
 "
 # What each is for:
 #   gcc make libc6-dev        the VMM and unit tests
@@ -33,7 +33,9 @@ clang libclang-rt-14-dev
 #                             that gives guest tests a real kvm-amd, and its
 #                             initramfs; also the benchmarks' QEMU
 #   clang libclang-rt-14-dev  the sanitizer lane of make check (ThreadSanitizer
-#                             builds of memplug, scripts/check)
+#                             builds of memplug, scripts/check) and the
+#                             libFuzzer targets (tests/fuzz/)
+#   llvm-14                   llvm-cov/llvm-profdata: the fuzzers' coverage
 
 installed() {
 	[ "$(dpkg-query -W -f='${Status}' "$1" 2>/dev/null)" = "install ok installed" ]

@@ -1018,9 +1018,15 @@ int machine_init(struct machine *m, const struct config *cfg,
 	return 0;
 }
 
+struct memhp_events machine_memhp_events(struct machine *m)
+{
+	return (struct memhp_events){ on_ost, on_eject, on_first_read,
+				      on_refused, m };
+}
+
 int machine_run(struct machine *m)
 {
-	struct memhp_events ev = { on_ost, on_eject, on_first_read, on_refused, m };
+	struct memhp_events ev = machine_memhp_events(m);
 	enum vm_state why;
 	int r;
 

@@ -1,0 +1,31 @@
+# Fuzzers (tests/fuzz/README.md): clang's libFuzzer with ASan and UBSan,
+# memplug's library built for them in build/fuzz, a coverage build in
+# build/fuzz-cov. Included by the Makefile.
+FUZZERS := qmp devices
+FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=undefined \
+	-fno-omit-frame-pointer
+FUZZ_CFLAGS := -O1 -g $(FUZZ_SAN) -fsanitize=fuzzer-no-link
+FUZZ_COV_CFLAGS := -O1 -g -fprofile-instr-generate -fcoverage-mapping
+# The QMP fuzzer populates nothing (fuzz_qmp.c says why).
+build/fuzz/fuzz_qmp build/fuzz-cov/fuzz_qmp: FUZZ_WRAP := -Wl,--wrap=madvise
+
+.PHONY: fuzz fuzz-build fuzz-lib fuzz-cov-lib
+fuzz-lib:
+	@$(MAKE) --no-print-directory B=build/fuzz CC=clang \
+		CFLAGS="$(FUZZ_CFLAGS)" build/fuzz/libmemplug.a
+fuzz-cov-lib:
+	@$(MAKE) --no-print-directory B=build/fuzz-cov CC=clang \
+		CFLAGS="$(FUZZ_COV_CFLAGS)" build/fuzz-cov/libmemplug.a
+
+build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c fuzz-lib
+	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer $(MP_CFLAGS) -o $@ $< \
+		build/fuzz/libmemplug.a $(LDLIBS) $(FUZZ_WRAP)
+build/fuzz-cov/fuzz_%: tests/fuzz/fuzz_%.c fuzz-cov-lib
+	clang $(FUZZ_COV_CFLAGS) -fsanitize=fuzzer $(MP_CFLAGS) -o $@ $< \
+		build/fuzz-cov/libmemplug.a $(LDLIBS) $(FUZZ_WRAP)
+
+fuzz-build: $(FUZZERS:%=build/fuzz/fuzz_%) $(FUZZERS:%=build/fuzz-cov/fuzz_%)
+
+# FUZZ_TIME seconds per fuzzer (default 60), then coverage of the corpus.
+fuzz: all fuzz-build
+	tests/fuzz/run.sh $(FUZZ_TIME)

@@ -1,0 +1,399 @@
+/* libFuzzer target: the control socket and the command handlers, in
+ * process, on a real KVM VM (vCPUs never run).
+ *
+ * An input is segments separated by 0xff bytes. Even segments are bytes a
+ * client sends on a fresh connection (greeting read, nothing negotiated);
+ * odd segments are guest accesses to the hotplug controller and the ACPI
+ * blocks, dispatched on the VM's real port bus, so the guest's side of a
+ * hot-add or an eject (its scan, _OST, _EJ0) meets the commands. Each
+ * input starts from the same state: after it, every DIMM and backend is
+ * removed and the devices are reset.
+ *
+ * Checked on every input: each line memplug sends is a JSON object that is
+ * a greeting, a reply or an event; the DIMM table, its backends and the
+ * controller agree. A violation aborts, so libFuzzer keeps the input.
+ *
+ * Confinement: file backends may name any path, and memplug (rightly)
+ * creates a missing file. The fuzzer runs in a private mount namespace
+ * where every mount is read-only except a tmpfs on /tmp and the working
+ * directory (its corpus and crash files), so nothing outside them can be
+ * created or changed. That needs root; the fuzzer says so otherwise.
+ *
+ * One fake: madvise(MADV_POPULATE_WRITE) succeeds without populating
+ * (linked with --wrap=madvise). Inputs ask for gigabytes of prealloc; the
+ * worker thread, its eventfd and the deferred reply all stay real. */
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "vmm/layout.h"
+#include "vmm/machine.h"
+
+#define SOCK "/tmp/fuzz-qmp.sock"
+
+int __real_madvise(void *addr, size_t len, int advice);
+
+int __wrap_madvise(void *addr, size_t len, int advice)
+{
+	if (advice == 23 /* MADV_POPULATE_WRITE */)
+		return 0;
+	return __real_madvise(addr, len, advice);
+}
+
+static struct machine m;
+static struct config cfg;
+static struct memmap map;
+
+static void die(const char *what)
+{
+	fprintf(stderr, "fuzz_qmp: %s\n", what);
+	exit(1);
+}
+
+static void check(bool ok, const char *what)
+{
+	if (!ok) {
+		fprintf(stderr, "fuzz_qmp: invariant broken: %s\n", what);
+		abort();
+	}
+}
+
+/* Every mount read-only but /tmp (a fresh tmpfs) and the working
+ * directory; then a file created at / must fail. */
+static void confine(void)
+{
+	char cwd[4096], line[8192];
+	FILE *f;
+	int fd;
+
+	if (geteuid() != 0)
+		die("needs root: it confines file backends to /tmp in a private "
+		    "mount namespace (run it with sudo)");
+	if (!getcwd(cwd, sizeof(cwd)))
+		die("cannot read the working directory");
+	if (!strncmp(cwd, "/tmp/", 5) || !strcmp(cwd, "/tmp"))
+		die("run it from a directory outside /tmp: /tmp becomes a "
+		    "private tmpfs and would hide its corpus and crash files");
+	if (unshare(CLONE_NEWNS) < 0 ||
+	    mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+		die("cannot make a private mount namespace");
+	if (mount("fuzz", "/tmp", "tmpfs", 0, "size=64m") < 0 ||
+	    mount(cwd, cwd, NULL, MS_BIND, NULL) < 0 ||
+	    chdir(cwd) < 0 /* into the new mount, off the one below it */)
+		die("cannot mount /tmp or the working directory read-write");
+	f = fopen("/proc/self/mountinfo", "r");
+	if (!f)
+		die("cannot read /proc/self/mountinfo");
+	while (fgets(line, sizeof(line), f)) {
+		char mp[4096];
+
+		/* id parent major:minor root mountpoint ... */
+		if (sscanf(line, "%*s %*s %*s %*s %4095s", mp) == 1 &&
+		    strcmp(mp, "/tmp") && strcmp(mp, cwd))
+			mount(NULL, mp, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY,
+			      NULL);
+	}
+	fclose(f);
+	fd = open("/fuzz-qmp-probe", O_CREAT | O_EXCL | O_WRONLY, 0600);
+	if (fd >= 0 || errno != EROFS)
+		die("/ is still writable: refusing to run unconfined");
+	fd = open(".fuzz-qmp-probe", O_CREAT | O_WRONLY, 0600);
+	if (fd < 0 || close(fd) < 0 || unlink(".fuzz-qmp-probe") < 0)
+		die("the working directory is not writable: corpus and crash "
+		    "files would be lost");
+}
+
+static void init(void)
+{
+	static char *argv[] = {
+		"memplug", "--kernel", NULL, "--memory",
+		"256M,slots=4,maxmem=1G", "--numa", "nodes=2", "--cpus", "2",
+		"--control", SOCK, "--sandbox", "off", NULL,
+	};
+	const char *kernel = getenv("FUZZ_QMP_KERNEL");
+	struct memmap_range ranges[MEMMAP_MAX_RANGES];
+	char err[256];
+	int kvm;
+
+	argv[2] = (char *)(kernel ? kernel : "build/tests/guests/idle.elf");
+	if (access(argv[2], R_OK) < 0)
+		die("no test guest (make guests, or set FUZZ_QMP_KERNEL)");
+	confine();
+	log_level = LOG_ERROR;
+	if (config_parse(&cfg, 13, argv, err, sizeof(err)) != 0 ||
+	    memmap_plan_block(&map, cfg.mem, cfg.slots, cfg.maxmem,
+			      cfg.block_size, err, sizeof(err)) < 0 ||
+	    memmap_numa(&map, cfg.numa_nodes, ranges, MEMMAP_MAX_RANGES, err,
+			sizeof(err)) < 0)
+		die(err);
+	kvm = vm_open_kvm("/dev/kvm");
+	if (kvm < 0)
+		die("no KVM: /dev/kvm cannot be opened");
+	cfg.cpuid = vm_kvm_is_pvm() ? CPUID_PVM : CPUID_NONE;
+	if (machine_init(&m, &cfg, &map, kvm) < 0)
+		die("machine_init failed");
+	if (vm_create(&m.vm, kvm, &cfg, &m.map, machine_memhp_events(&m)) < 0)
+		die("vm_create failed");
+	m.vm_live = true;
+}
+
+/* One line from memplug: a greeting, a reply or an event. */
+static void check_line(const char *line, size_t len)
+{
+	json_t *j = json_loadb(line, len, 0, NULL), *e;
+
+	check(j && json_is_object(j), "memplug sent a line that is not a "
+	      "JSON object");
+	if (json_object_get(j, "QMP") || json_object_get(j, "return")) {
+		json_decref(j);
+		return;
+	}
+	if ((e = json_object_get(j, "event"))) {
+		check(json_is_string(e) && json_is_object(json_object_get(j, "data")),
+		      "an event without a name or data");
+		json_decref(j);
+		return;
+	}
+	e = json_object_get(j, "error");
+	check(e && json_is_string(json_object_get(e, "class")) &&
+	      json_is_string(json_object_get(e, "desc")),
+	      "a line that is neither greeting, return, error nor event");
+	json_decref(j);
+}
+
+struct conn {
+	int fd;
+	char buf[1 << 16];
+	size_t len;
+	bool closed;
+	unsigned int sync_seen;
+};
+
+/* Reads what memplug sent, checks each line; notes the sync replies. */
+static void drain(struct conn *c)
+{
+	for (;;) {
+		ssize_t n = recv(c->fd, c->buf + c->len, sizeof(c->buf) - c->len,
+				 MSG_DONTWAIT);
+		char *nl;
+
+		if (n < 0 && errno == EAGAIN)
+			return;
+		if (n <= 0) {
+			c->closed = true;
+			return;
+		}
+		c->len += (size_t)n;
+		while ((nl = memchr(c->buf, '\n', c->len))) {
+			size_t l = (size_t)(nl - c->buf) + 1;
+
+			check_line(c->buf, l);
+			if (memmem(c->buf, l, "\"fuzz-sync\"", 11))
+				c->sync_seen++;
+			memmove(c->buf, c->buf + l, c->len - l);
+			c->len -= l;
+		}
+		check(c->len < sizeof(c->buf), "a line longer than 64 KiB");
+	}
+}
+
+/* Sends a client segment, then runs the loop until memplug has answered
+ * a sync command sent behind it (or closed the connection). A segment
+ * that starts with 0xfe is followed by 80 KiB of 'x', a line over the
+ * length limit. The input's last segment goes without a sync: the client
+ * hangs up at once, maybe while a reply is still deferred. */
+static void client_segment(struct conn *c, const uint8_t *p, size_t n,
+			   bool last, unsigned int *syncs)
+{
+	static const char sync[] =
+		"\n{\"execute\": \"query-status\", \"id\": \"fuzz-sync\"}\n";
+	static char pad[80 * 1024];
+	struct { const void *p; size_t n; } part[3] = {
+		{ p, n }, { pad, 0 }, { sync, last ? 0 : sizeof(sync) - 1 },
+	};
+	unsigned int i = 0;
+
+	if (!pad[0])
+		memset(pad, 'x', sizeof(pad));
+	if (n && p[0] == 0xfe) {
+		part[0].p = p + 1;
+		part[0].n = n - 1;
+		part[1].n = sizeof(pad);
+	}
+	if (!last)
+		(*syncs)++;
+	while (!c->closed) {
+		ssize_t w = 0;
+
+		while (i < 3 && !part[i].n)
+			i++;
+		if (i == 3 && (last || c->sync_seen >= *syncs))
+			break;
+		if (i < 3)
+			w = send(c->fd, part[i].p, part[i].n,
+				 MSG_DONTWAIT | MSG_NOSIGNAL);
+		if (w > 0) {
+			part[i].p = (const char *)part[i].p + w;
+			part[i].n -= (size_t)w;
+		}
+		loop_run_once(&m.loop);
+		drain(c);
+	}
+}
+
+static const uint16_t guest_ports[] = { PORT_MEMHP, PORT_ACPI_GPE0,
+					PORT_ACPI_PM1A_EVT };
+
+/* Guest accesses, 6 bytes each: port and direction, offset, size, value. */
+static void guest_segment(const uint8_t *p, size_t n)
+{
+	for (; n >= 6; p += 6, n -= 6) {
+		/* Port I/O is 1, 2 or 4 bytes wide. */
+		static const unsigned int sizes[] = { 1, 2, 4, 1 };
+		uint8_t data[8];
+		uint16_t port = (uint16_t)(guest_ports[(p[0] & 0x7f) % 3] +
+					   (p[1] & 0x3f));
+
+		bus_put(data, 4, (uint32_t)p[2] | (uint32_t)p[3] << 8 |
+			(uint32_t)p[4] << 16 | (uint32_t)p[5] << 24);
+		bus_put(data + 4, 4, 0);
+		bus_access(&m.vm.pio, port, data, sizes[(p[1] >> 6) & 3],
+			   p[0] & 0x80);
+	}
+	/* Events the callbacks queued go out now, as after a vCPU exit (the
+	 * wake-up makes the loop run even if none was queued). */
+	if (write(m.notify_fd, &(uint64_t){ 1 }, sizeof(uint64_t)) < 0)
+		die("cannot wake the event loop");
+	loop_run_once(&m.loop);
+}
+
+/* The DIMM table, its backends and the controller agree. */
+static void check_state(void)
+{
+	for (unsigned int s = 0; s < m.map.slots; s++) {
+		const struct dimm *d = &m.dimms.slots[s];
+		struct memhp_slot hs;
+
+		memhp_get(&m.vm.memhp, s, &hs);
+		check(hs.enabled == (d->state != DIMM_EMPTY),
+		      "a DIMM slot and the controller disagree on presence");
+		if (d->state == DIMM_EMPTY)
+			continue;
+		check(d->backend >= 0 && d->backend < DIMM_MAX_BACKENDS &&
+		      m.dimms.backends[d->backend].used &&
+		      m.dimms.backends[d->backend].dimm == (int)s,
+		      "a DIMM whose backend does not point back at it");
+		check(hs.base == d->addr && hs.size == d->size,
+		      "the controller reports another range than the DIMM's");
+	}
+	for (int b = 0; b < DIMM_MAX_BACKENDS; b++) {
+		const struct backend *be = &m.dimms.backends[b];
+
+		if (!be->used || be->dimm < 0)
+			continue;
+		check(be->dimm < (int)m.map.slots &&
+		      m.dimms.slots[be->dimm].state != DIMM_EMPTY &&
+		      m.dimms.slots[be->dimm].backend == b,
+		      "a backend used by an empty or other slot");
+	}
+}
+
+/* Back to the state after init: no prealloc running, no DIMM, no backend,
+ * controller and ACPI registers reset, the VM running. */
+static void reset(void)
+{
+	struct memhp_events ev;
+	uint64_t n;
+
+	while (m.prealloc.jobs)
+		loop_run_once(&m.loop);
+	for (unsigned int s = 0; s < m.map.slots; s++) {
+		struct dimm *d = &m.dimms.slots[s];
+
+		if (d->state == DIMM_EMPTY)
+			continue;
+		check(vm_set_dimm_memory(&m.vm, s, d->addr, 0,
+					 m.dimms.backends[d->backend].hva) == 0,
+		      "KVM refused to remove a DIMM's memory slot");
+		memhp_clear(&m.vm.memhp, s);
+	}
+	for (int b = 0; b < DIMM_MAX_BACKENDS; b++)
+		if (m.dimms.backends[b].used && m.dimms.backends[b].created)
+			unlink(m.dimms.backends[b].mem_path);
+	dimms_free(&m.dimms);
+	dimms_init(&m.dimms, &m.map, cfg.numa_nodes, m.map.block);
+	ev = m.vm.memhp.ev;
+	pthread_mutex_destroy(&m.vm.memhp.lock);
+	memhp_init(&m.vm.memhp, m.map.slots, ev);
+	acpi_pm_reset(&m.vm.pm);
+	atomic_store((_Atomic int *)&m.vm.state, VM_RUNNING);
+	while (read(m.vm.event_fd, &n, sizeof(n)) > 0)
+		;
+	m.quit = false;
+}
+
+static bool clients(void)
+{
+	for (int i = 0; i < QMP_MAX_CLIENTS; i++)
+		if (m.qmp.clients[i])
+			return true;
+	return false;
+}
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	(void)argc;
+	(void)argv;
+	init();
+	return 0;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct sockaddr_un a = { .sun_family = AF_UNIX, .sun_path = SOCK };
+	static struct conn c;
+	unsigned int syncs = 0;
+	bool client = true;
+
+	c.len = 0;
+	c.closed = false;
+	c.sync_seen = 0;
+	c.fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (c.fd < 0 || connect(c.fd, (struct sockaddr *)&a, sizeof(a)) < 0)
+		die("cannot connect to the control socket");
+	while (!clients())
+		loop_run_once(&m.loop); /* the accept */
+	while (size || client) {
+		const uint8_t *end = memchr(data, 0xff, size);
+		size_t n = end ? (size_t)(end - data) : size;
+
+		if (client)
+			client_segment(&c, data, n, !end, &syncs);
+		else
+			guest_segment(data, n);
+		check_state();
+		data += n + (end != NULL);
+		size -= n + (end != NULL);
+		client = !client;
+		if (!end)
+			break;
+	}
+	close(c.fd);
+	/* memplug sees the hangup and frees the client. */
+	while (clients())
+		loop_run_once(&m.loop);
+	reset();
+	return 0;
+}
