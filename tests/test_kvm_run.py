@@ -61,6 +61,20 @@ def test_says_when_qemu_is_missing(tmp_path):
     assert "qemu-system-x86_64 not found: apt-get install qemu-system-x86" in err
 
 
+def test_says_when_the_emulated_cpu_has_no_svm():
+    before = leftovers()
+    # qemu64: "max,-svm" makes the static busybox's glibc abort at start.
+    status, out, err = kvm_run(["--lane", "nested", "--l1-cpu", "qemu64,-svm",
+                                "true"])
+    assert status == 125, out + err
+    assert "error: the emulated CPU has no svm flag, so kvm-amd cannot " \
+        "load (run L1 with -cpu max: kvm-run --l1-cpu max)" in err
+    # The L1 kernel's last lines come with it.
+    assert "L1's last console lines:" in err and "kvm-run-init:" in err
+    dirs, qemus = leftovers()
+    assert dirs <= before[0] and set(qemus) <= set(before[1])
+
+
 def test_nested_lane_runs_the_command_on_a_real_kvm(tmp_path):
     mark = ROOT / "build" / f"kvm-run-test-{os.getpid()}"
     mark.unlink(missing_ok=True)
