@@ -1,0 +1,56 @@
+"""Helpers shared by the bench/ scripts: child processes (proc), the host
+(host), statistics (stats), QMP (qmp), logging and JSON results."""
+import datetime
+import json
+import os
+import pathlib
+import sys
+import time
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent.parent
+BUILD = ROOT / "build"
+MEMPLUG = BUILD / "memplug"
+VMLINUX = BUILD / "guest" / "vmlinux"
+# The committed measurements report.py renders.
+RESULTS = ROOT / "bench" / "results"
+
+VERBOSE = False
+
+
+def log(msg):
+    print(time.strftime("%H:%M:%S"), msg, file=sys.stderr, flush=True)
+
+
+def vlog(msg):
+    if VERBOSE:
+        log("  " + msg)
+
+
+def now_iso():
+    return datetime.datetime.now(datetime.timezone.utc).strftime(
+        "%Y-%m-%dT%H:%M:%SZ")
+
+
+def rel(path):
+    """path relative to the repository when it is inside it."""
+    p = str(path)
+    return os.path.relpath(p, ROOT) if p.startswith(str(ROOT) + "/") else p
+
+
+def read_json(path, default=None):
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return default
+
+
+def write_json(path, data):
+    """Written whole or not at all: a run stopped midway keeps the old file."""
+    path = pathlib.Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "w") as f:
+        json.dump(data, f, indent=1, sort_keys=True)
+        f.write("\n")
+    os.replace(tmp, path)
