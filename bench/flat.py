@@ -25,7 +25,6 @@ Writes bench/results/flat.json (--json); logs in build/bench/logs/.
 """
 import argparse
 import os
-import shlex
 import shutil
 import sys
 import time
@@ -33,6 +32,8 @@ import time
 import lib
 from lib import host, proc
 from lib.stats import stats
+
+cmd_str = lib.cmd_str
 
 WORK = lib.BUILD / "bench"                  # built guests and logs
 LOGS = str(WORK / "logs")
@@ -50,10 +51,6 @@ CONTROLS = {"exit": "exit-control", "kvmtool": "kvmtool-control",
 
 def ms(ns):
     return None if ns is None else ns / 1e6
-
-
-def cmd_str(argv):
-    return shlex.join(lib.rel(a) for a in argv)
 
 
 # --------------------------------------------------------------------------

@@ -4,6 +4,7 @@ import datetime
 import json
 import os
 import pathlib
+import shlex
 import sys
 import time
 
@@ -35,6 +36,11 @@ def rel(path):
     """path relative to the repository when it is inside it."""
     p = str(path)
     return os.path.relpath(p, ROOT) if p.startswith(str(ROOT) + "/") else p
+
+
+def cmd_str(argv):
+    """A command line as a shell would take it, paths relative."""
+    return shlex.join(rel(a) for a in argv)
 
 
 def read_json(path, default=None):
