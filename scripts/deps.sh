@@ -14,6 +14,7 @@ patch lz4
 python3 python3-pytest
 qemu-system-x86 busybox-static
 clang libclang-rt-14-dev
+gnuplot-nox
 "
 # What each is for:
 #   gcc make libc6-dev        the VMM and unit tests
@@ -34,6 +35,7 @@ clang libclang-rt-14-dev
 #                             initramfs; also the benchmarks' QEMU
 #   clang libclang-rt-14-dev  the sanitizer lane of make check (ThreadSanitizer
 #                             builds of memplug, scripts/check)
+#   gnuplot-nox               the benchmark plots (bench/report.py)
 
 installed() {
 	[ "$(dpkg-query -W -f='${Status}' "$1" 2>/dev/null)" = "install ok installed" ]
