@@ -159,23 +159,13 @@ def parse_args():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--quick", action="store_true",
                    help="one boot per VMM and QEMU machine type")
-    p.add_argument("--only", default="",
-                   help="comma-separated: " + ", ".join(SECTIONS)
-                   + "; groups: " + ", ".join(GROUPS) + " (sections not run "
-                   "are kept from the existing JSON)")
-    p.add_argument("--json", default=str(lib.RESULTS / "boot.json"),
-                   help="results file (default bench/results/boot.json)")
+    lib.common_args(p, "boot", SECTIONS, GROUPS, "before each boot")
     p.add_argument("--linux-runs", type=int, default=None,
                    help="memplug boots (default 3, --quick 1)")
     p.add_argument("--qemu-runs", type=int, default=None,
                    help="QEMU boots per machine type (default 3, --quick 1)")
     p.add_argument("--boot-timeout", type=float, default=BOOT_TIMEOUT,
                    help="seconds from exec to the agent line (default 900)")
-    p.add_argument("--wait-idle", type=float, default=0, metavar="SECONDS",
-                   help="before each boot, wait up to SECONDS for a quiet "
-                   "machine: no VMM started by others and host CPU below "
-                   "25 %% (default 0: only record the load)")
-    p.add_argument("-v", "--verbose", action="store_true")
     a = p.parse_args()
     a.selected = host.selection(a.only, SECTIONS, GROUPS, p.error)
     if a.linux_runs is None:

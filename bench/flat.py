@@ -356,21 +356,11 @@ def find_lkvm(path, sections):
 
 def parse_args():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--only", default="",
-                   help="comma-separated: " + ", ".join(SECTIONS)
-                   + "; groups: " + ", ".join(GROUPS) + " (sections not run "
-                   "are kept from the existing JSON)")
-    p.add_argument("--json", default=str(lib.RESULTS / "flat.json"),
-                   help="results file (default bench/results/flat.json)")
+    lib.common_args(p, "flat", SECTIONS, GROUPS, "first")
     p.add_argument("--runs", type=int, default=20,
                    help="counted rounds (default 20)")
     p.add_argument("--lkvm", default=os.environ.get("LKVM") or None,
                    help="kvmtool's lkvm binary (default: $LKVM)")
-    p.add_argument("--wait-idle", type=float, default=0, metavar="SECONDS",
-                   help="first wait up to SECONDS for a quiet machine: no VMM "
-                   "started by others and host CPU below 25 %% (default 0: "
-                   "only record the load)")
-    p.add_argument("-v", "--verbose", action="store_true")
     a = p.parse_args()
     a.selected = host.selection(a.only, SECTIONS, GROUPS, p.error)
     if a.runs < 5:

@@ -212,38 +212,30 @@ def comparison(R):
                      "target", "verdict"], flat_rows(R) + boot_rows(R))
 
 
+PIO_DETAIL = (("first_byte_ms", "{g}: exec → 'S'"),
+              ("pio_ms", "{g}: 10,000 exits ('P' − 'S')"),
+              ("exit_us", "{g}: one exit round trip"),
+              ("loop_ms", "{c} (control): same loop, no exits ('P' − 'S')"),
+              ("net_exit_us", "{who}: exit round trip minus the loop "
+               "(difference of medians)"))
 FLAT_DETAIL = (
     ("first-byte", "memplug `hello.elf`: exec → first byte", "first_byte_ms"),
     ("first-byte", "memplug `hello.elf`: exec → process exit (power-off)",
      "exit_ms"),
     ("first-byte", "memplug `hello.elf`: VMM CPU time (user+sys), whole run",
      "cpu_ms"),
-    ("exit", "memplug `pio.elf`: exec → 'S'", "first_byte_ms"),
-    ("exit", "memplug `pio.elf`: 10,000 exits ('P' − 'S')", "pio_ms"),
-    ("exit", "memplug `pio.elf`: one exit round trip", "exit_us"),
-    ("exit", "memplug `noexit.elf` (control): same loop, no exits "
-     "('P' − 'S')", "loop_ms"),
-    ("exit", "memplug: exit round trip minus the loop (difference of "
-     "medians)", "net_exit_us"),
+    *(("exit", t.format(g="memplug `pio.elf`", c="memplug `noexit.elf`",
+                        who="memplug"), k) for k, t in PIO_DETAIL),
     ("rss", "memplug `spin.elf`: VmRSS", "rss_kib"),
     ("rss", "memplug `spin.elf`: RssAnon", "rss_anon_kib"),
     ("rss", "memplug `spin.elf`: RssFile", "rss_file_kib"),
-    ("kvmtool", "kvmtool `pio16.bin`: exec → 'S'", "first_byte_ms"),
-    ("kvmtool", "kvmtool `pio16.bin`: 10,000 exits ('P' − 'S')", "pio_ms"),
-    ("kvmtool", "kvmtool `pio16.bin`: one exit round trip", "exit_us"),
-    ("kvmtool", "kvmtool `noexit16.bin` (control): same loop, no exits "
-     "('P' − 'S')", "loop_ms"),
-    ("kvmtool", "kvmtool: exit round trip minus the loop (difference of "
-     "medians)", "net_exit_us"),
+    *(("kvmtool", t.format(g="kvmtool `pio16.bin`", c="kvmtool `noexit16.bin`",
+                           who="kvmtool"), k) for k, t in PIO_DETAIL),
     ("kvmtool", "kvmtool `pio16.bin`: VmRSS after 'P'", "rss_kib"),
     ("kvmtool", "kvmtool `pio16.bin`: RssAnon after 'P'", "rss_anon_kib"),
-    ("kvmtool64", "kvmtool `pio64.bin` (64-bit mode): 10,000 exits "
-     "('P' − 'S')", "pio_ms"),
-    ("kvmtool64", "kvmtool `pio64.bin`: one exit round trip", "exit_us"),
-    ("kvmtool64", "kvmtool `noexit64.bin` (control): same loop, no exits "
-     "('P' − 'S')", "loop_ms"),
-    ("kvmtool64", "kvmtool 64-bit: exit round trip minus the loop "
-     "(difference of medians)", "net_exit_us"))
+    *(("kvmtool64", t.format(g="kvmtool `pio64.bin` (64-bit mode)",
+                             c="kvmtool `noexit64.bin`", who="kvmtool 64-bit"),
+       k) for k, t in PIO_DETAIL[1:]))
 
 
 def flat_detail(R):

@@ -60,3 +60,19 @@ def write_json(path, data):
         json.dump(data, f, indent=1, sort_keys=True)
         f.write("\n")
     os.replace(tmp, path)
+
+
+def common_args(p, name, sections, groups, wait_when):
+    """The options every measurement script has: --only, --json,
+    --wait-idle, -v."""
+    p.add_argument("--only", default="",
+                   help="comma-separated: " + ", ".join(sections)
+                   + "; groups: " + ", ".join(groups) + " (sections not run "
+                   "are kept from the existing JSON)")
+    p.add_argument("--json", default=str(RESULTS / f"{name}.json"),
+                   help=f"results file (default bench/results/{name}.json)")
+    p.add_argument("--wait-idle", type=float, default=0, metavar="SECONDS",
+                   help=f"{wait_when}, wait up to SECONDS for a quiet "
+                   "machine: no VMM started by others and host CPU below "
+                   "25 %% (default 0: only record the load)")
+    p.add_argument("-v", "--verbose", action="store_true")
