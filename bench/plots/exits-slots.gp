@@ -1,5 +1,6 @@
 # Exits per 128M hot-add against the number of DIMM slots (bench/hotplug.py).
 set terminal svg size 640,400 dynamic font "sans,11"
+set termoption noenhanced
 set output out
 set logscale x 2
 set xrange [16:512]

@@ -1,6 +1,7 @@
 # Hot-add request -> _OST per DIMM size, memplug against QEMU: PVM (left,
 # bench/hotplug.py) and real KVM nested under TCG (right, bench/realkvm.py).
 set terminal svg size 900,380 dynamic font "sans,11"
+set termoption noenhanced
 set output out
 set style data histograms
 set style histogram clustered gap 1

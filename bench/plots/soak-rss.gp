@@ -1,6 +1,7 @@
 # VMM VmRSS after each add/remove cycle minus VmRSS before the first
 # (bench/hotplug.py's soak: memplug 50 cycles, QEMU 5).
 set terminal svg size 640,400 dynamic font "sans,11"
+set termoption noenhanced
 set output out
 set grid
 set key bottom right

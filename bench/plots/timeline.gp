@@ -1,6 +1,7 @@
 # memplug's x-memplug-timeline per DIMM as stacked bars: request -> memory
 # slot installed, -> SCI raised, -> the guest's first read, -> _OST.
 set terminal svg size 900,420 dynamic font "sans,11"
+set termoption noenhanced
 set output out
 set style data histograms
 set style histogram rowstacked
