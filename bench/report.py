@@ -715,16 +715,15 @@ def figure(R, path):
     runs' values), formatted with the key's unit."""
     spec, _, conv = path.partition("|")
     f, sec, key = spec.split(".", 2)
-    s = R[f]["sections"][sec]
+    s = R[f]["sections"].get(sec) or {}
     v = s.get(key)
     if isinstance(v, dict):
         v = v["median"]
     elif v is None:
         v = median([r.get(key) for r in s.get("runs", [])])
-    unit = unit_of(key)
     if conv == "s":
-        v, unit = v / 1000, "s"
-    return fmt(v, unit)
+        return fmt(None if v is None else v / 1000, "s")
+    return fmt(v, unit_of(key))
 
 
 def render(template, R, extra):
