@@ -33,7 +33,8 @@ help:
 	@echo "make check-pvm  every guest test directly on the PVM software KVM"
 	@echo "make unit       unit tests only (no KVM, no guest kernel)"
 	@echo "make bench      benchmarks against QEMU (and kvmtool with LKVM=path); the"
-	@echo "                real-KVM section (bench/realkvm.py) runs through scripts/kvm-run"
+	@echo "                real-KVM section (bench/realkvm.py) runs through scripts/kvm-run;"
+	@echo "                bench/report.py renders bench/README.md and bench/realkvm.md"
 	@echo "make soak       long guest tests, not part of CI"
 	@echo "make fuzz       the libFuzzer targets, FUZZ_TIME seconds each (default 60),"
 	@echo "                then their coverage (tests/fuzz/README.md; needs root)"
@@ -84,8 +85,10 @@ check-pvm: deps all guest
 	MEMPLUG_KVM=direct PYTHON=$(PYTHON) scripts/check guest
 
 bench: deps all guest
-	$(PYTHON) bench/bench.py && $(PYTHON) bench/hotplug.py && \
-		scripts/kvm-run --cpus 1 $(PYTHON) bench/realkvm.py
+	$(PYTHON) bench/flat.py && $(PYTHON) bench/boot.py && \
+		$(PYTHON) bench/hotplug.py && \
+		scripts/kvm-run --cpus 1 $(PYTHON) bench/realkvm.py && \
+		$(PYTHON) bench/report.py
 
 soak: deps all guest
 	MEMPLUG_SOAK=1 $(PYTHON) -m pytest -v tests/test_hardening.py -k reboot_loop

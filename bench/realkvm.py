@@ -24,30 +24,29 @@ Then the CI throughput figure: complete guest cycles (boot to ready, one
 128M hot-add, power-off through system_powerdown) per minute, with one VM
 at a time (5 cycles) and with four at a time (3 cycles each).
 
-Results: OUT/results.json, rewritten after every phase, and
-bench/realkvm.md (default OUT build/bench/realkvm). memplug runs from a
-copy of build/memplug (or --memplug) taken at the start.
+Results: FILE (default bench/results/realkvm.json; --json), rewritten after
+every phase: the raw records and their summary (medians, ratios) that
+bench/report.py renders into bench/realkvm.md. Consoles in OUT (default
+build/bench/realkvm). memplug runs from a copy of build/memplug (or
+--memplug) taken at the start.
 Usage: scripts/kvm-run [--memory 8G] /usr/bin/python3 bench/realkvm.py
-[--quick] [--out DIR] [--no-md] [--phases main,tp1,tp4]
+[--quick] [--json FILE] [--out DIR] [--phases main,tp1,tp4]
 [--vmms memplug,qemu] [--memplug PATH] [--report-only]
 """
 import argparse
-import atexit
-import json
 import os
 import pathlib
 import re
-import shutil
-import statistics
-import subprocess
 import sys
 import threading
 import time
 
 import hotplug
-from hotplug import M, Bench, loadavg, sha
+import lib
+from hotplug import M, Bench
+from lib import host, proc
+from lib.stats import median, ratio
 
-ROOT = pathlib.Path(__file__).resolve().parent.parent
 CMDLINE = hotplug.CMDLINE + " earlyprintk=serial"
 KINDS = ("memplug", "qemu")
 TRACING = pathlib.Path("/sys/kernel/tracing")
@@ -184,7 +183,7 @@ def counted(b, use_trace, fn, *args):
 
 def one_vmm(kind, kernel, out, use_trace, reps128, reps1g, removes):
     b = Bench(kind, kernel, out, False, slots=8, tag=f"real-{kind}",
-              cmdline=CMDLINE)
+              cmdline=CMDLINE, memplug=out / "memplug")
     try:
         b.boot()
         first = b.vm.console.wait_for(r"Linux version", 1)
@@ -198,11 +197,11 @@ def one_vmm(kind, kernel, out, use_trace, reps128, reps1g, removes):
             for _ in range(n):
                 exits = counted(b, use_trace, b.hot_add, size, label)
                 b.res["hotadds"][-1]["exits"] = exits
-                hotplug.log(f"{kind} {label}: exits {exits and {k: v for k, v in exits.items() if k != 'raw'}}")
+                lib.log(f"{kind} {label}: exits {exits and {k: v for k, v in exits.items() if k != 'raw'}}")
         b.soak(removes)
     except Exception as e:  # keep what was measured
         b.res["error"] = str(e)
-        hotplug.log(f"{kind}: ERROR {e}")
+        lib.log(f"{kind}: ERROR {e}")
     finally:
         b.finish()
     return b.res
@@ -210,7 +209,8 @@ def one_vmm(kind, kernel, out, use_trace, reps128, reps1g, removes):
 
 def guest_cycle(kind, kernel, out, tag):
     """Boot to ready, one 128M hot-add to its memory line, power-off."""
-    b = Bench(kind, kernel, out, False, slots=8, tag=tag, cmdline=CMDLINE)
+    b = Bench(kind, kernel, out, False, slots=8, tag=tag, cmdline=CMDLINE,
+              memplug=out / "memplug")
     try:
         b.boot()
         b.hot_add(128 * M, "128M")
@@ -241,135 +241,96 @@ def throughput(kind, kernel, out, parallel, per_worker):
         t.join()
     minutes = (time.monotonic() - t0) / 60
     done = parallel * per_worker - len(errors)
-    hotplug.log(f"{kind} x{parallel}: {done} cycles in {minutes * 60:.0f} s")
+    lib.log(f"{kind} x{parallel}: {done} cycles in {minutes * 60:.0f} s")
     return {"vmm": kind, "parallel": parallel, "cycles": done,
             "minutes": minutes, "per_minute": done / minutes,
-            "errors": errors, "meminfo_end": meminfo()}
-
-
-def meminfo():
-    """L1's MemTotal / MemAvailable in KiB (what four guests leave)."""
-    out = {}
-    with open("/proc/meminfo") as f:
-        for line in f:
-            k, v = line.split(":", 1)
-            if k in ("MemTotal", "MemAvailable"):
-                out[k] = int(v.split()[0])
-    return out
+            "errors": errors, "meminfo_end": host.meminfo()}
 
 
 def med(res, label, key):
-    xs = [h[key] for h in res.get("hotadds", []) if h["label"] == label
-          and h.get(key) is not None]
-    return statistics.median(xs) if xs else None
+    return median([h.get(key) for h in res.get("hotadds", [])
+                   if h["label"] == label])
 
 
 def exits(res, label, key):
-    xs = [h["exits"].get(key) for h in res.get("hotadds", [])
-          if h["label"] == label and h.get("exits")]
-    xs = [x for x in xs if isinstance(x, int)]
-    return statistics.median(xs) if xs else None
+    return median([h["exits"].get(key) for h in res.get("hotadds", [])
+                   if h["label"] == label and h.get("exits")])
 
 
-EXIT_ROWS = (("pio_mhpc", "port exits, hotplug controller 0xa00-0xa1f"),
-             ("pio_gpe", "port exits, GPE0 block"),
-             ("pio_all", "all port exits (kvm_pio)"),
-             ("userspace_exits", "exits to the VMM (kvm_userspace_exit)"),
-             ("exits_all", "all KVM exits (kvm_exit)"),
-             ("exit_npf", "nested page faults (kvm_exit npf)"),
-             ("spte_4k", "4K pages mapped (kvm_mmu_spte_requested level 1)"),
-             ("spte_2m", "2M pages mapped (level 2)"))
-
-
-def rows(results):
-    """(figure, memplug, QEMU) in the units named in the figure."""
-    m, q = results.get("memplug") or {}, results.get("qemu") or {}
-    out = [("exec → kernel's first line (s)", m.get("first_line_s"), q.get("first_line_s")),
-           ("exec → agent ready (s)", m.get("boot_s"), q.get("boot_s")),
-           ("VmRSS at ready (MiB)", kib_mib(m.get("rss_ready_kb")),
-            kib_mib(q.get("rss_ready_kb")))]
-    for label in ("128M", "1G"):
-        out += [(f"{label} device_add → reply (ms)", med(m, label, "reply_ms"), med(q, label, "reply_ms")),
-                (f"{label} device_add → _OST (ms)", med(m, label, "ost_ms"), med(q, label, "ost_ms")),
-                (f"{label} device_add → memory online (ms)", med(m, label, "memory_ms"), med(q, label, "memory_ms"))]
-    for label in ("128M", "1G"):
-        for key, name in EXIT_ROWS:
-            out.append((f"{label} per hot-add: {name}", exits(m, label, key),
-                        exits(q, label, key)))
-    rm = [statistics.median([c["deleted_ms"] for c in r.get("cycles", [])] or [float("nan")])
-          for r in (m, q)]
-    out.append(("128M device_del → DEVICE_DELETED (ms)", rm[0], rm[1]))
-    for n in sorted({t["parallel"] for t in results["throughput"]}):
-        per = {t["vmm"]: t["per_minute"] for t in results["throughput"]
-               if t["parallel"] == n}
-        out.append((f"guest cycles per minute, {n} at a time (higher is better)",
-                    per.get("memplug"), per.get("qemu")))
-    return out
+EXIT_KEYS = ("pio_mhpc", "pio_gpe", "pio_all", "userspace_exits",
+             "exits_all", "exit_npf", "spte_4k", "spte_2m")
 
 
 def kib_mib(v):
     return v / 1024 if v is not None else None
 
 
-def fmt(v):
-    if v is None or v != v:
-        return "—"
-    return f"{v:.3g}" if abs(v) < 100 else f"{v:.0f}"
+def figures(m, q):
+    """(key, memplug, QEMU)."""
+    out = [("first_line_s", m.get("first_line_s"), q.get("first_line_s")),
+           ("boot_s", m.get("boot_s"), q.get("boot_s")),
+           ("rss_ready_mib", kib_mib(m.get("rss_ready_kb")),
+            kib_mib(q.get("rss_ready_kb")))]
+    for label in ("128M", "1G"):
+        out += [(f"{label}.{k}", med(m, label, k), med(q, label, k))
+                for k in ("reply_ms", "ost_ms", "memory_ms")]
+    for label in ("128M", "1G"):
+        out += [(f"{label}.exits.{k}", exits(m, label, k),
+                 exits(q, label, k)) for k in EXIT_KEYS]
+    out.append(("remove.deleted_ms", *[median(
+        [c["deleted_ms"] for c in r.get("cycles", [])]) for r in (m, q)]))
+    return out
 
 
-def n_of(results):
-    """The repetitions behind each median, as the run made them."""
-    per = {}
-    for k in KINDS:
-        r = results.get(k) or {}
-        hs = r.get("hotadds", [])
-        per[k] = (f"{sum(h['label'] == '128M' for h in hs)}x 128M, "
-                  f"{sum(h['label'] == '1G' for h in hs)}x 1G, "
-                  f"{len(r.get('cycles', []))} removes")
-    tp = ", ".join(f"{t['vmm']} x{t['parallel']}: {t['cycles']} cycles in "
-                   f"{t['minutes'] * 60:.0f} s" for t in results["throughput"])
-    return per, tp
+def throughput_rows(results):
+    out = []
+    for n in sorted({t["parallel"] for t in results["throughput"]}):
+        per = {t["vmm"]: t["per_minute"] for t in results["throughput"]
+               if t["parallel"] == n}
+        out.append((f"throughput.{n}", per.get("memplug"), per.get("qemu")))
+    return out
 
 
-def markdown(results):
-    per, tp = n_of(results)
-    lines = [f"# Real KVM: memplug against QEMU ({results['lane']})", "",
-             f"bench/realkvm.py, {results['date']}"
-             f"{' (--quick)' if results['quick'] else ''}; "
-             f"L1: {results.get('l1', '?')}; {results['qemu_version']}; "
-             f"kernel {results['uname']}, {results['nproc']} vCPUs; guest kernel "
-             f"sha256 {results['kernel_sha256'][:16]}; memplug sha256 "
-             f"{results.get('memplug_sha256', '?')}; exits: "
-             f"{results.get('exits_by', results.get('perf'))}; wall time "
-             f"{results.get('wall_s', 0) / 60:.1f} min. "
-             "Medians; ratio = memplug / QEMU (lower is better, except cycles "
-             "per minute). The method is in the script's docstring.", "",
-             f"Repetitions: memplug {per['memplug']}; QEMU {per['qemu']}; "
-             f"throughput {tp}.", "",
-             "| figure | memplug | QEMU | ratio |", "| --- | --- | --- | --- |"]
-    for name, a, b in rows(results):
-        ratio = a / b if a is not None and b not in (None, 0) and a == a and b == b else None
-        lines.append(f"| {name} | {fmt(a)} | {fmt(b)} | {fmt(ratio)}{'x' if ratio else ''} |")
-    idle = [(k, (results.get(k) or {}).get("idle_2s")) for k in KINDS]
-    if all(v for _, v in idle):
-        lines += ["", "Idle guest, 2 s, same counters: " + "; ".join(
-            f"{k} {v['exits_all']} KVM exits, {v['pio_all']} port exits, "
-            f"{v['pio_mhpc']} on the controller" for k, v in idle) + "."]
+def errors(results):
     errs = [f"{k}: {results[k]['error']}" for k in KINDS
             if (results.get(k) or {}).get("error")]
     errs += [f"{t['vmm']} x{t['parallel']}: {e}" for t in results["throughput"]
              for e in t["errors"]]
-    errs += [f"phase {p}: {e}" for p, e in results.get("phase_errors", {}).items()]
-    if errs:
-        lines += ["", "Errors in this run:", ""] + [f"- {e}" for e in errs]
-    return "\n".join(lines) + "\n"
+    errs += [f"phase {p}: {e}"
+             for p, e in results.get("phase_errors", {}).items()]
+    return errs
 
 
-def save(out, results):
-    """results.json after every phase: a later failure loses nothing."""
-    tmp = out / "results.json.tmp"
-    tmp.write_text(json.dumps(results, indent=1))
-    tmp.rename(out / "results.json")
+def repetitions(results):
+    """The runs behind each median, as the run made them."""
+    per = {}
+    for k in KINDS:
+        r = results.get(k) or {}
+        hs = r.get("hotadds", [])
+        per[k] = {"128M": sum(h["label"] == "128M" for h in hs),
+                  "1G": sum(h["label"] == "1G" for h in hs),
+                  "removes": len(r.get("cycles", []))}
+    return per
+
+
+def summary(results):
+    m, q = results.get("memplug") or {}, results.get("qemu") or {}
+    rows = figures(m, q) + throughput_rows(results)
+    return {"figures": [{"key": k, "memplug": a, "qemu": b,
+                         "ratio": ratio(a, b)} for k, a, b in rows],
+            "repetitions": repetitions(results),
+            "throughput": [{k: t[k] for k in ("vmm", "parallel", "cycles",
+                                              "minutes")}
+                           for t in results["throughput"]],
+            "idle_2s": {k: (results.get(k) or {}).get("idle_2s")
+                        for k in KINDS},
+            "timeline": hotplug.timeline_rows(m),
+            "errors": errors(results)}
+
+
+def save(path, results):
+    """After every phase: a later failure loses nothing."""
+    lib.write_json(path, {"raw": results, "summary": summary(results)})
 
 
 def l1_size():
@@ -386,74 +347,80 @@ def run_phases(args, out, kernel, results, use_trace):
         try:
             if phase == "main":
                 for kind in args.vmms:
-                    hotplug.log(f"{kind}: one guest, hot-adds and removes")
-                    results[kind] = one_vmm(kind, kernel, out, use_trace, *reps)
-                    save(out, results)
+                    lib.log(f"{kind}: one guest, hot-adds and removes")
+                    results[kind] = one_vmm(kind, kernel, out, use_trace,
+                                            *reps)
+                    save(args.json, results)
             else:
                 for kind in args.vmms:
                     results["throughput"].append(
                         throughput(kind, kernel, out, *tps[phase]))
-                    save(out, results)
+                    save(args.json, results)
         except Exception as e:  # record it, go on with the next phase
             results.setdefault("phase_errors", {})[phase] = repr(e)
-            hotplug.log(f"phase {phase}: ERROR {e!r}")
-            save(out, results)
+            lib.log(f"phase {phase}: ERROR {e!r}")
+            save(args.json, results)
 
 
-def main():
-    t_start = time.monotonic()
+def parse_args():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--quick", action="store_true",
                     help="1 hot-add of each size, 1 remove, fewer cycles")
-    ap.add_argument("--out", default=str(ROOT / "build" / "bench" / "realkvm"))
-    ap.add_argument("--no-md", action="store_true",
-                    help="do not rewrite bench/realkvm.md")
+    ap.add_argument("--json", default=str(lib.RESULTS / "realkvm.json"),
+                    help="results file (default bench/results/realkvm.json)")
+    ap.add_argument("--out", default=str(lib.BUILD / "bench" / "realkvm"),
+                    help="consoles and the copies of memplug and the kernel")
     ap.add_argument("--phases", default=",".join(PHASES),
                     help="comma-separated subset of main,tp1,tp4")
     ap.add_argument("--vmms", default=",".join(KINDS),
                     help="comma-separated subset of memplug,qemu")
-    ap.add_argument("--memplug", default=str(ROOT / "build" / "memplug"),
+    ap.add_argument("--memplug", default=str(lib.MEMPLUG),
                     help="memplug binary (copied to OUT first)")
     ap.add_argument("--report-only", action="store_true",
-                    help="rewrite the md from OUT/results.json")
+                    help="measure nothing: recompute the summary in the "
+                    "JSON file from its raw records")
     args = ap.parse_args()
     args.phases = [p for p in args.phases.split(",") if p]
     args.vmms = [k for k in args.vmms.split(",") if k]
     if set(args.phases) - set(PHASES) or set(args.vmms) - set(KINDS):
         ap.error("--phases or --vmms: a name not listed in --help")
+    return args
+
+
+def measure(args, out):
+    t_start = time.monotonic()
+    proc.install_cleanup()
+    kernel = out / "vmlinux"
+    sha = host.snapshot(lib.VMLINUX, kernel)["sha256"]
+    memplug = host.snapshot(args.memplug, out / "memplug")["sha256"]
+    terr = tracing_works()
+    results = {"date": lib.now_iso(), "lane": lane(), "quick": args.quick,
+               "phases": args.phases, "kernel_sha256": sha,
+               "memplug_sha256": memplug,
+               "exits_by": terr or "tracefs hist triggers on the vCPU threads",
+               "nproc": os.cpu_count(), "uname": os.uname().release,
+               "l1": l1_size(), "qemu_version": host.qemu_version(),
+               "loadavg_start": host.loadavg(), "throughput": []}
+    save(args.json, results)
+    run_phases(args, out, kernel, results, terr is None)
+    results["loadavg_end"] = host.loadavg()
+    results["wall_s"] = time.monotonic() - t_start
+    save(args.json, results)
+    return results
+
+
+def main():
+    args = parse_args()
     out = pathlib.Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     if args.report_only:
-        results = json.loads((out / "results.json").read_text())
+        results = lib.read_json(args.json)["raw"]
+        save(args.json, results)
     else:
-        atexit.register(hotplug.stop_all)
-        kernel = out / "vmlinux"
-        shutil.copyfile(ROOT / "build" / "guest" / "vmlinux", kernel)
-        hotplug.MEMPLUG = out / "memplug"
-        shutil.copy2(args.memplug, hotplug.MEMPLUG)
-        terr = tracing_works()
-        results = {"date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-                   "lane": lane(), "quick": args.quick, "phases": args.phases,
-                   "kernel_sha256": sha(kernel),
-                   "memplug_sha256": sha(hotplug.MEMPLUG),
-                   "exits_by": terr or "tracefs hist triggers on the vCPU threads",
-                   "nproc": os.cpu_count(), "uname": os.uname().release,
-                   "l1": l1_size(),
-                   "qemu_version": subprocess.run(
-                       ["qemu-system-x86_64", "--version"], capture_output=True,
-                       text=True).stdout.splitlines()[0],
-                   "loadavg_start": loadavg(), "throughput": []}
-        save(out, results)
-        run_phases(args, out, kernel, results, terr is None)
-        results["loadavg_end"] = loadavg()
-        results["wall_s"] = time.monotonic() - t_start
-        save(out, results)
-    md = markdown(results)
-    if not args.no_md:
-        (ROOT / "bench" / "realkvm.md").write_text(md)
-    print(md)
-    return 0 if not any((results.get(k) or {}).get("error") for k in KINDS) \
-        and not results.get("phase_errors") else 1
+        results = measure(args, out)
+    lib.log(f"wrote {lib.rel(args.json)}")
+    failed = any((results.get(k) or {}).get("error") for k in KINDS)
+    return 1 if failed or results.get("phase_errors") else 0
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ patch lz4
 python3 python3-pytest
 qemu-system-x86 busybox-static
 clang libclang-rt-14-dev llvm-14
+gnuplot-nox
 "
 # What each is for:
 #   gcc make libc6-dev        the VMM and unit tests
@@ -36,6 +37,7 @@ clang libclang-rt-14-dev llvm-14
 #                             builds of memplug, scripts/check) and the
 #                             libFuzzer targets (tests/fuzz/)
 #   llvm-14                   llvm-cov/llvm-profdata: the fuzzers' coverage
+#   gnuplot-nox               the benchmark plots (bench/report.py)
 
 installed() {
 	[ "$(dpkg-query -W -f='${Status}' "$1" 2>/dev/null)" = "install ok installed" ]
