@@ -6,7 +6,7 @@ PYTHON ?= /usr/bin/python3
 # are fixed.
 CFLAGS ?= -O2 -g
 MP_CFLAGS := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -I. -pthread -MMD -MP
-LDLIBS += -pthread -ljansson -lseccomp
+LDLIBS += -pthread -ljansson -lseccomp -llzma -lzstd -lz -llz4 -lcrypto
 
 B := build
 LIB_SRCS := $(wildcard acpi/*.c devices/*.c firmware/*.c) \

@@ -231,25 +231,16 @@ io:
 	return r;
 }
 
-int boot_load_kernel(const char *path, const struct guest_mem *mem,
-		     uint64_t ram_top, struct boot_kernel *k, char *err,
-		     size_t errlen)
+int boot_load_kernel_fd(int fd, const struct guest_mem *mem, uint64_t ram_top,
+			struct boot_kernel *k, char *err, size_t errlen)
 {
 	uint8_t magic[0x206];
 	struct stat st;
-	int fd, r;
 
 	memset(k, 0, sizeof(*k));
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		r = -errno;
-		snprintf(err, errlen, "cannot be opened: %s", strerror(errno));
-		return r;
-	}
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
 		snprintf(err, errlen, "is not a regular file");
-		r = -EINVAL;
-		goto out;
+		return -EINVAL;
 	}
 	memset(magic, 0, sizeof(magic));
 	if (st.st_size < (off_t)sizeof(Elf64_Ehdr) ||
@@ -257,22 +248,33 @@ int boot_load_kernel(const char *path, const struct guest_mem *mem,
 				       (size_t)st.st_size : sizeof(magic), 0) < 0) {
 		snprintf(err, errlen, "is %lld bytes, too small to be a kernel",
 			 (long long)st.st_size);
-		r = -ENOEXEC;
-		goto out;
+		return -ENOEXEC;
 	}
 	if (!memcmp(magic, ELFMAG, SELFMAG))
-		r = load_elf(fd, (uint64_t)st.st_size, mem, ram_top, k, err,
-			     errlen);
-	else if (!memcmp(magic + HDR_MAGIC, "HdrS", 4) &&
-		 get16(magic + HDR_BOOT_FLAG) == 0xaa55)
-		r = load_bzimage(fd, (uint64_t)st.st_size, mem, ram_top, k,
-				 err, errlen);
-	else {
-		snprintf(err, errlen, "is neither an ELF vmlinux nor a bzImage "
-			 "(no ELF magic, no \"HdrS\" boot header)");
-		r = -ENOEXEC;
+		return load_elf(fd, (uint64_t)st.st_size, mem, ram_top, k, err,
+				errlen);
+	if (!memcmp(magic + HDR_MAGIC, "HdrS", 4) &&
+	    get16(magic + HDR_BOOT_FLAG) == 0xaa55)
+		return load_bzimage(fd, (uint64_t)st.st_size, mem, ram_top, k,
+				    err, errlen);
+	snprintf(err, errlen, "is neither an ELF vmlinux nor a bzImage "
+		 "(no ELF magic, no \"HdrS\" boot header)");
+	return -ENOEXEC;
+}
+
+int boot_load_kernel(const char *path, const struct guest_mem *mem,
+		     uint64_t ram_top, struct boot_kernel *k, char *err,
+		     size_t errlen)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC), r;
+
+	if (fd < 0) {
+		r = -errno;
+		memset(k, 0, sizeof(*k));
+		snprintf(err, errlen, "cannot be opened: %s", strerror(errno));
+		return r;
 	}
-out:
+	r = boot_load_kernel_fd(fd, mem, ram_top, k, err, errlen);
 	close(fd);
 	return r;
 }

@@ -35,6 +35,9 @@ struct boot_args {
 int boot_load_kernel(const char *path, const struct guest_mem *mem,
 		     uint64_t ram_top, struct boot_kernel *k, char *err,
 		     size_t errlen);
+/* The same from an open file (read with pread; the offset is unchanged). */
+int boot_load_kernel_fd(int fd, const struct guest_mem *mem, uint64_t ram_top,
+			struct boot_kernel *k, char *err, size_t errlen);
 
 /* Loads the initrd as high as it can below ram_top and the kernel's limit.
  * Returns 0 or -E2BIG / -errno with a message in err. */

@@ -16,7 +16,8 @@ HELLO = str(GUESTS / "hello.elf")
 def test_help_lists_the_options():
     status, out, err = run(["--help"])
     assert status == 0 and err == ""
-    for opt in ("--kernel", "--initrd", "--cmdline", "--cpus", "--memory",
+    for opt in ("--kernel", "--kernel-unpack", "--initrd", "--cmdline",
+                "--cpus", "--memory",
                 "slots=N,maxmem=SIZE", "--cpuid-mask", "MEMPLUG_KVM_DEVICE"):
         assert opt in out
 
@@ -34,8 +35,10 @@ def test_version():
     (["--kernel", HELLO, "--memory", "16M"], "memory size 16M is below the minimum of 32M"),
     (["--kernel", HELLO, "--memory", "64M,slots=2,maxmem=1G+"], "is not a size"),
     (["--kernel", HELLO, "--memory", "10T"], "memory size 10T is more than this host's"),
+    (["--kernel", HELLO, "--kernel-unpack", "maybe"], "--kernel-unpack maybe: expected on or off"),
 ], ids=["no-kernel", "unknown-option", "cpus-0", "memory-unparsable",
-        "memory-too-small", "maxmem-unparsable", "memory-above-host"])
+        "memory-too-small", "maxmem-unparsable", "memory-above-host",
+        "kernel-unpack-value"])
 def test_bad_configuration_is_refused(args, message):
     status, out, err = run(args)
     assert status == 1, err
@@ -56,6 +59,80 @@ def test_missing_kernel_file():
     status, _, err = run(["--kernel", "/nonexistent/vmlinux"])
     assert status == 1
     assert "kernel /nonexistent/vmlinux cannot be opened: No such file" in err
+
+
+def fake_bzimage(path, payload, unpacked_len):
+    """A bzImage as the kernel's build lays it out around a compressed
+    payload (the uncompressed size behind it), with no real setup code."""
+    setup_sects, off = 4, 0x100
+    img = bytearray((setup_sects + 1) * 512 + off)
+    img[0x1f1] = setup_sects
+    img[0x1fe:0x200] = b"\x55\xaa"
+    img[0x202:0x206] = b"HdrS"
+    img[0x206:0x208] = (0x020f).to_bytes(2, "little")
+    img[0x248:0x24c] = off.to_bytes(4, "little")
+    img[0x24c:0x250] = (len(payload) + 4).to_bytes(4, "little")
+    path.write_bytes(bytes(img) + payload + unpacked_len.to_bytes(4, "little"))
+    return str(path)
+
+
+@pytest.mark.parametrize("fmt", ["gzip", "xz"])
+def test_bzimage_is_unpacked_on_the_host_and_cached(tmp_path, fmt):
+    """The flat hello guest as the vmlinux inside a bzImage: unpacked,
+    cached by the image's hash, found in the cache by the next run."""
+    import gzip
+    import lzma
+
+    require_kvm()
+    elf = (GUESTS / "hello.elf").read_bytes()
+    payload = gzip.compress(elf) if fmt == "gzip" else \
+        lzma.compress(elf, check=lzma.CHECK_CRC32)
+    image = fake_bzimage(tmp_path / "bzImage", payload, len(elf))
+    env = {"MEMPLUG_CACHE": str(tmp_path / "cache")}
+    status, out, err = run(["--kernel", image], env=env)
+    assert (status, out) == (0, "hello\n"), err
+    assert f"kernel {image}: booting the vmlinux inside it, unpacked on " \
+        f"the host ({fmt} payload, cached now)" in err
+    cached = list((tmp_path / "cache" / "kernels").glob("*.elf"))
+    assert [p.read_bytes() == elf for p in cached] == [True]
+    status, out, err = run(["--kernel", image], env=env)
+    assert (status, out) == (0, "hello\n"), err
+    assert f"({fmt} payload, from the cache)" in err
+
+
+def test_bzimage_unpacked_into_memory_where_the_cache_cannot_be_written(
+        tmp_path):
+    import gzip
+
+    require_kvm()
+    elf = (GUESTS / "hello.elf").read_bytes()
+    image = fake_bzimage(tmp_path / "bzImage", gzip.compress(elf), len(elf))
+    blocker = tmp_path / "file"
+    blocker.write_text("a file where the cache directory would be\n")
+    status, out, err = run(["--kernel", image, "-v"],
+                           env={"MEMPLUG_CACHE": str(blocker)})
+    assert (status, out) == (0, "hello\n"), err
+    assert "(gzip payload, not cached)" in err
+    assert "kept in memory for this run" in err
+    assert blocker.read_text().startswith("a file")
+
+
+def test_corrupt_bzimage_payload_is_refused(tmp_path):
+    import gzip
+
+    require_kvm()
+    elf = (GUESTS / "hello.elf").read_bytes()
+    payload = bytearray(gzip.compress(elf))
+    payload[len(payload) // 2] ^= 0xff
+    image = fake_bzimage(tmp_path / "bzImage", bytes(payload), len(elf))
+    status, out, err = run(["--kernel", image],
+                           env={"MEMPLUG_CACHE": str(tmp_path / "cache")})
+    assert status == 1 and out == ""
+    assert f"kernel {image} has a gzip payload that does not unpack to an " \
+        f"ELF kernel of the {len(elf)} bytes it names (--kernel-unpack " \
+        "off leaves it to the kernel's own decompressor)" in err
+    assert not (tmp_path / "cache" / "kernels").exists() or \
+        not list((tmp_path / "cache" / "kernels").iterdir())
 
 
 def test_kernel_that_is_a_directory():

@@ -27,6 +27,7 @@ struct config {
 	enum cpuid_policy cpuid;
 	bool debug_io;
 	bool sandbox; /* --sandbox on (default): seccomp filter, no capabilities */
+	bool kernel_unpack; /* --kernel-unpack on (default) */
 	int verbose;
 };
 

@@ -974,11 +974,17 @@ int machine_init(struct machine *m, const struct config *cfg,
 	int r;
 
 	memset(m, 0, sizeof(*m));
+	/* machine_fini() must find nothing to undo wherever this fails. */
+	m->kernel.fd = m->loop.ep = -1;
+	m->prealloc.done_w.fd = m->prealloc.tick_w.fd = -1;
 	m->cfg = cfg;
 	m->map = *map;
 	m->kvm_fd = kvm_fd;
 	m->events_tail = &m->events;
 	pthread_mutex_init(&m->lock, NULL);
+	if ((r = kernel_image_open(&m->kernel, cfg->kernel,
+				   cfg->kernel_unpack)) < 0)
+		return r;
 	dimms_init(&m->dimms, &m->map, cfg->numa_nodes, m->map.block);
 	if ((r = loop_init(&m->loop)) < 0 ||
 	    (r = prealloc_init(&m->prealloc, &m->loop, (struct prealloc_ops){
@@ -1031,7 +1037,7 @@ int machine_run(struct machine *m)
 	int r;
 
 	for (;;) {
-		r = vm_create(&m->vm, m->kvm_fd, m->cfg, &m->map, ev);
+		r = vm_create(&m->vm, m->kvm_fd, m->cfg, &m->kernel, &m->map, ev);
 		if (r == 0) {
 			pthread_mutex_lock(&m->lock);
 			r = attach_dimms(m);
@@ -1093,4 +1099,5 @@ void machine_fini(struct machine *m)
 		qmp_close(&m->qmp);
 	dimms_free(&m->dimms);
 	loop_fini(&m->loop);
+	kernel_image_close(&m->kernel);
 }

@@ -11,6 +11,7 @@
 
 #include "vmm/config.h"
 #include "vmm/dimm.h"
+#include "vmm/kernel_image.h"
 #include "vmm/log.h"
 #include "vmm/loop.h"
 #include "vmm/memmap.h"
@@ -26,6 +27,7 @@ struct machine_event {
 
 struct machine {
 	const struct config *cfg;
+	struct kernel_image kernel; /* opened (unpacked) once for every boot */
 	struct memmap map;
 	int kvm_fd;
 	struct loop loop;

@@ -352,10 +352,12 @@ static int setup_boot(struct vm *vm, struct boot_kernel *k)
 	char err[256], extra[128];
 	int r;
 
-	r = boot_load_kernel(c->kernel, &vm->mem, vm->map.low_size, k, err,
-			     sizeof(err));
+	r = boot_load_kernel_fd(vm->kernel->fd, &vm->mem, vm->map.low_size, k,
+				err, sizeof(err));
 	if (r < 0) {
-		log_error("kernel %s %s", c->kernel, err);
+		log_error("kernel %s%s %s", vm->kernel->path,
+			  vm->kernel->unpacked ? " (its unpacked vmlinux)" : "",
+			  err);
 		return r;
 	}
 	if (c->initrd) {
@@ -442,7 +444,8 @@ static int setup_vcpu(struct vm *vm, struct vcpu *v,
 }
 
 int vm_create(struct vm *vm, int kvm_fd, const struct config *cfg,
-	      const struct memmap *map, struct memhp_events memhp_ev)
+	      const struct kernel_image *kernel, const struct memmap *map,
+	      struct memhp_events memhp_ev)
 {
 	union cpuid_table *supported = NULL;
 	struct boot_kernel k;
@@ -452,6 +455,7 @@ int vm_create(struct vm *vm, int kvm_fd, const struct config *cfg,
 	pthread_mutex_init(&vm->hold_lock, NULL);
 	pthread_cond_init(&vm->hold_cond, NULL);
 	vm->cfg = cfg;
+	vm->kernel = kernel;
 	vm->kvm_fd = kvm_fd;
 	vm->map = *map;
 	vm->nvcpus = cfg->cpus;

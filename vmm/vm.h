@@ -16,6 +16,7 @@
 #include "firmware/cpu.h"
 #include "firmware/guest_mem.h"
 #include "vmm/config.h"
+#include "vmm/kernel_image.h"
 #include "vmm/memmap.h"
 
 /* Why the VM stopped; the first reason reported wins. */
@@ -42,6 +43,7 @@ struct vcpu {
 
 struct vm {
 	const struct config *cfg;
+	const struct kernel_image *kernel; /* loaded anew on every boot */
 	int kvm_fd, vm_fd;
 	struct memmap map;
 	struct guest_mem mem;
@@ -79,7 +81,8 @@ int vm_check_cpus(int kvm_fd, unsigned int cpus);
 /* Builds the VM: memory, devices, ACPI tables, kernel, vCPUs. The memory
  * hotplug controller reports to memhp_ev. */
 int vm_create(struct vm *vm, int kvm_fd, const struct config *cfg,
-	      const struct memmap *map, struct memhp_events memhp_ev);
+	      const struct kernel_image *kernel, const struct memmap *map,
+	      struct memhp_events memhp_ev);
 /* Installs (size > 0) or removes (size 0) the KVM memory slot of DIMM
  * slot n, with every vCPU held outside KVM_RUN meanwhile. Callers
  * serialize their calls. Returns 0 or -errno. */

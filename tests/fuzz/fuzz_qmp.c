@@ -144,7 +144,8 @@ static void init(void)
 	cfg.cpuid = vm_kvm_is_pvm() ? CPUID_PVM : CPUID_NONE;
 	if (machine_init(&m, &cfg, &map, kvm) < 0)
 		die("machine_init failed");
-	if (vm_create(&m.vm, kvm, &cfg, &m.map, machine_memhp_events(&m)) < 0)
+	if (vm_create(&m.vm, kvm, &cfg, &m.kernel, &m.map,
+		      machine_memhp_events(&m)) < 0)
 		die("vm_create failed");
 	m.vm_live = true;
 }
