@@ -7,6 +7,7 @@ set -eu
 PACKAGES="
 gcc make libc6-dev
 libjansson-dev libseccomp-dev
+liblzma-dev libzstd-dev zlib1g-dev liblz4-dev
 acpica-tools
 linux-source-6.1
 flex bison bc libelf-dev libssl-dev cpio xz-utils kmod
@@ -20,6 +21,9 @@ gnuplot-nox
 #   gcc make libc6-dev        the VMM and unit tests
 #   libjansson-dev            QMP (JSON) parsing in the VMM
 #   libseccomp-dev            the VMM's system call filter (--sandbox)
+#   liblzma-dev libzstd-dev zlib1g-dev liblz4-dev
+#                             unpacking a bzImage's xz, zstd, gzip or lz4
+#                             payload on the host (--kernel-unpack)
 #   acpica-tools              iasl/acpiexec: unit tests of the generated ACPI tables
 #   linux-source-6.1          the test guest kernel (scripts/build-guest.sh)
 #   flex bison bc libelf-dev libssl-dev cpio xz-utils kmod
