@@ -58,7 +58,8 @@ $(B)/tests/%: $(B)/obj/tests/%.o $(B)/obj/tests/unit.o $(B)/libmemplug.a
 
 # Tiny ELF guests for the VMM smoke tests and the benchmarks: 64-bit code,
 # loaded at 1 MiB like a vmlinux, no libc.
-$(B)/tests/guests/%.elf: tests/guests/%.S tests/guests/guest.ld tests/guests/common.h vmm/layout.h
+$(B)/tests/guests/%.elf: tests/guests/%.S tests/guests/guest.ld tests/guests/common.h \
+		include/memplug/layout.h include/memplug/hw/pm.h
 	@mkdir -p $(dir $@)
 	$(CC) -nostdlib -static -I. -Wl,-T,tests/guests/guest.ld -Wl,--build-id=none -o $@ $<
 

@@ -14,6 +14,7 @@
 
 #include "acpi/aml.h"
 #include "acpi/dsdt.h"
+#include "include/memplug/hw/pm.h"
 
 #define OEM_ID "MEMPLG"
 #define OEM_TABLE_ID "MEMPLUG "
@@ -174,10 +175,10 @@ static int check_memhp(const struct acpi_config *cfg)
 {
 	if (!cfg->memhp_slots)
 		return 0;
-	if (cfg->memhp_slots > ACPI_MEMHP_MAX_SLOTS)
+	if (cfg->memhp_slots > MEMHP_MAX_SLOTS)
 		return -EINVAL;
 	if (!cfg->memhp_port ||
-	    cfg->memhp_port > 0x10000 - ACPI_MEMHP_REGS_LEN)
+	    cfg->memhp_port > 0x10000 - MEMHP_REGS_LEN)
 		return -EINVAL;
 	/* The GPE0 block's status half has gpe0_len / 2 bytes of GPEs. */
 	if (cfg->memhp_gpe >= cfg->gpe0_len / 2 * 8)
@@ -277,9 +278,9 @@ static void write_fadt(uint8_t *t, const struct acpi_config *cfg,
 	put_le(t + 64, cfg->pm1a_cnt_port, 4);
 	put_le(t + 76, cfg->pm_tmr_port, 4);
 	put_le(t + 80, cfg->gpe0_port, 4);
-	t[88] = 4; /* PM1_EVT_LEN: status + enable, 2 bytes each */
-	t[89] = 2; /* PM1_CNT_LEN */
-	t[91] = 4; /* PM_TMR_LEN */
+	t[88] = ACPI_PM1_EVT_LEN;
+	t[89] = ACPI_PM1_CNT_LEN;
+	t[91] = ACPI_PM_TMR_LEN;
 	t[92] = cfg->gpe0_len;
 	put_le(t + 96, FADT_C2_LATENCY_NONE, 2);
 	put_le(t + 98, FADT_C3_LATENCY_NONE, 2);
@@ -291,13 +292,13 @@ static void write_fadt(uint8_t *t, const struct acpi_config *cfg,
 	       FADT_WBINVD | FADT_PROC_C1 | FADT_SLP_BUTTON | FADT_TMR_VAL_EXT |
 		       FADT_RESET_REG_SUP,
 	       4);
-	gas_io(t + 116, 1, GAS_BYTE, cfg->reset_port);
+	gas_io(t + 116, ACPI_PM_RESET_LEN, GAS_BYTE, cfg->reset_port);
 	t[128] = cfg->reset_value;
 	t[131] = FADT_MINOR_REVISION;
 	put_le(t + 140, dsdt, 8);
-	gas_io(t + 148, 4, GAS_WORD, cfg->pm1a_evt_port);
-	gas_io(t + 172, 2, GAS_WORD, cfg->pm1a_cnt_port);
-	gas_io(t + 208, 4, GAS_DWORD, cfg->pm_tmr_port);
+	gas_io(t + 148, ACPI_PM1_EVT_LEN, GAS_WORD, cfg->pm1a_evt_port);
+	gas_io(t + 172, ACPI_PM1_CNT_LEN, GAS_WORD, cfg->pm1a_cnt_port);
+	gas_io(t + 208, ACPI_PM_TMR_LEN, GAS_DWORD, cfg->pm_tmr_port);
 	gas_io(t + 220, cfg->gpe0_len, GAS_BYTE, cfg->gpe0_port);
 	checksum(t, FADT_LEN, 9);
 }

@@ -6,6 +6,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "include/memplug/hw/memhp.h"
+
 #define ACPI_MAX_RAM_RANGES 8
 
 struct acpi_config {
@@ -22,8 +24,8 @@ struct acpi_config {
 
 	/* Memory hotplug: 0 slots = none (no MHPC, no _E0x, SRAT only if
 	 * numa_nodes > 1). */
-	unsigned int memhp_slots; /* up to 256 */
-	uint16_t memhp_port;	  /* 0x20-byte register block, docs/memhp.md */
+	unsigned int memhp_slots; /* up to MEMHP_MAX_SLOTS */
+	uint16_t memhp_port;	  /* MEMHP_REGS_LEN bytes, docs/memhp.md */
 	uint8_t memhp_gpe;	  /* GPE0 bit whose _Exx method runs the scan */
 	/* NUMA: proximity domain of each vCPU and boot RAM ranges per domain.
 	 * 0 nodes is taken as 1, so callers that predate NUMA keep working. */
@@ -38,10 +40,6 @@ struct acpi_config {
 	 * ignored without slots. */
 	uint64_t hp_base, hp_size;
 };
-
-/* The memory hotplug controller's register block (docs/memhp.md). */
-#define ACPI_MEMHP_REGS_LEN 0x20
-#define ACPI_MEMHP_MAX_SLOTS 256 /* device names MP00..MPFF */
 
 /* Where each table landed, as guest-physical addresses (for tests and logs). */
 struct acpi_layout {
@@ -63,7 +61,7 @@ struct acpi_layout {
  * 16-byte aligned or the tables would not all lie below 4 GiB (the FADT has
  * 32-bit pointers), ncpus is not 1..255 (8-bit xAPIC ids), sci_irq is not an
  * ISA IRQ other than 0 and 2 (the timer's override), gpe0_len is 0 or odd, or
- * a port is 0. With memory hotplug: more than 256 slots, memhp_port 0 or its
+ * a port is 0. With memory hotplug: more than MEMHP_MAX_SLOTS slots, memhp_port 0 or its
  * block past 0xffff, memhp_gpe outside the GPE0 block. For the SRAT: a
  * vCPU or RAM range on a node >= numa_nodes, more than 8 RAM ranges or none
  * at all, an empty range, one that wraps or overlaps another (or the

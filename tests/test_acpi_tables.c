@@ -1,5 +1,5 @@
 /* Tests of acpi_build: checksums, lengths, pointers and the fields Linux
- * reads, for the configuration the VMM passes (vmm/layout.h).
+ * reads, for the configuration the VMM passes (include/memplug/layout.h).
  *
  * Besides the unit-test cases (see tests/unit.h), this binary has one more
  * mode, used by tests/test_acpi_iasl.py to feed the tables to iasl and
@@ -10,8 +10,8 @@
 #include <errno.h>
 
 #include "acpi/tables.h"
+#include "include/memplug/layout.h"
 #include "tests/unit.h"
-#include "vmm/layout.h"
 
 #define ROOM (LAYOUT_ACPI_END - LAYOUT_ACPI)
 
@@ -30,9 +30,9 @@ static struct acpi_config config(unsigned int ncpus)
 		.pm1a_cnt_port = PORT_ACPI_PM1A_CNT,
 		.pm_tmr_port = PORT_ACPI_PM_TMR,
 		.gpe0_port = PORT_ACPI_GPE0,
-		.gpe0_len = PORT_ACPI_GPE0_LEN,
+		.gpe0_len = ACPI_GPE0_LEN,
 		.reset_port = PORT_ACPI_RESET,
-		.reset_value = PORT_ACPI_RESET_VALUE,
+		.reset_value = ACPI_PM_RESET_VALUE,
 		.s5_slp_typ = ACPI_S5_SLP_TYP,
 	};
 }
@@ -210,11 +210,11 @@ static void fadt_fields(void)
 	CHECK_EQ(le(f + 76, 4), PORT_ACPI_PM_TMR);
 	CHECK_EQ(le(f + 80, 4), PORT_ACPI_GPE0);
 	CHECK_EQ(le(f + 84, 4), 0);
-	CHECK_EQ(f[88], PORT_ACPI_PM1A_EVT_LEN);
-	CHECK_EQ(f[89], PORT_ACPI_PM1A_CNT_LEN);
+	CHECK_EQ(f[88], ACPI_PM1_EVT_LEN);
+	CHECK_EQ(f[89], ACPI_PM1_CNT_LEN);
 	CHECK_EQ(f[90], 0);
-	CHECK_EQ(f[91], PORT_ACPI_PM_TMR_LEN);
-	CHECK_EQ(f[92], PORT_ACPI_GPE0_LEN);
+	CHECK_EQ(f[91], ACPI_PM_TMR_LEN);
+	CHECK_EQ(f[92], ACPI_GPE0_LEN);
 	CHECK_EQ(f[93], 0);
 	CHECK(le(f + 96, 2) > 100);  /* no C2 */
 	CHECK(le(f + 98, 2) > 1000); /* no C3 */
@@ -225,11 +225,11 @@ static void fadt_fields(void)
 	 * clear (fixed power button), HW_REDUCED_ACPI clear */
 	CHECK_EQ(le(f + 112, 4), 0x525);
 	CHECK(gas_io_is(f + 116, 8, 1, PORT_ACPI_RESET));
-	CHECK_EQ(f[128], PORT_ACPI_RESET_VALUE);
+	CHECK_EQ(f[128], ACPI_PM_RESET_VALUE);
 	CHECK(gas_io_is(f + 148, 32, 2, PORT_ACPI_PM1A_EVT));
 	CHECK(gas_io_is(f + 172, 16, 2, PORT_ACPI_PM1A_CNT));
 	CHECK(gas_io_is(f + 208, 32, 3, PORT_ACPI_PM_TMR));
-	CHECK(gas_io_is(f + 220, PORT_ACPI_GPE0_LEN * 8, 1, PORT_ACPI_GPE0));
+	CHECK(gas_io_is(f + 220, ACPI_GPE0_LEN * 8, 1, PORT_ACPI_GPE0));
 	/* PM1b, PM2, GPE1, sleep registers, hypervisor id: absent */
 	for (size_t off = 160; off < 172; off++)
 		CHECK_EQ(f[off], 0);
@@ -561,7 +561,7 @@ static void dsdt_memhp(void)
 	static const char pnp0c80[] = "\x0c\x41\xd0\x0c\x80";
 	static const char pnp0a06[] = "\x0c\x41\xd0\x0a\x06";
 	uint8_t region[] = { 0x5b, 0x80, 'M', 'H', 'P', 'R', 0x01, 0x0b,
-			     0, 0, 0x0a, 0x20 };
+			     0, 0, 0x0a, MEMHP_REGS_LEN };
 	struct acpi_config c = memhp_config(2, 4, 1);
 	struct acpi_layout l;
 	const uint8_t *d;
@@ -582,7 +582,8 @@ static void dsdt_memhp(void)
 	CHECK(contains(d, len, "_GPE"));
 	snprintf(gpe, sizeof(gpe), "_E%02X", GPE_MEMHP);
 	CHECK(contains(d, len, gpe));
-	/* OperationRegion (MHPR, SystemIO, PORT_MEMHP (a WordConst), 0x20) */
+	/* OperationRegion (MHPR, SystemIO, PORT_MEMHP (a WordConst),
+	 * MEMHP_REGS_LEN) */
 	region[8] = PORT_MEMHP & 0xff;
 	region[9] = PORT_MEMHP >> 8;
 	CHECK(memmem(d, len, region, sizeof(region)) != NULL);
@@ -596,7 +597,7 @@ static void dsdt_memhp(void)
 /* The largest machine still fits the ACPI area below 1 MiB. */
 static void memhp_largest(void)
 {
-	struct acpi_config c = memhp_config(255, 256, 4);
+	struct acpi_config c = memhp_config(255, MEMHP_MAX_SLOTS, 4);
 	struct acpi_layout l;
 	const uint8_t *d;
 	uint32_t len;
@@ -606,7 +607,7 @@ static void memhp_largest(void)
 	d = at(l.dsdt);
 	len = table_len(l.dsdt);
 	CHECK_EQ(sum(d, len), 0);
-	CHECK_EQ(count(d, len, "\x0c\x41\xd0\x0c\x80"), 256);
+	CHECK_EQ(count(d, len, "\x0c\x41\xd0\x0c\x80"), MEMHP_MAX_SLOTS);
 	CHECK(contains(d, len, "MPFF"));
 	CHECK_EQ(sum(at(l.srat), table_len(l.srat)), 0);
 	CHECK_EQ(table_len(l.srat), 48 + 16 * 255 + 40 * (c.nram + 1));
@@ -627,9 +628,9 @@ static void bad_memhp_config(void)
 
 	c = memhp_config(2, 4, 2);
 	CHECK_EQ(build_config(&c, &l), 0);
-	CHECK_REFUSED_MEMHP(c.memhp_slots = 257);
+	CHECK_REFUSED_MEMHP(c.memhp_slots = MEMHP_MAX_SLOTS + 1);
 	CHECK_REFUSED_MEMHP(c.memhp_port = 0);
-	CHECK_REFUSED_MEMHP(c.memhp_port = 0x10000 - 0x1f);
+	CHECK_REFUSED_MEMHP(c.memhp_port = 0x10000 - MEMHP_REGS_LEN + 1);
 	CHECK_REFUSED_MEMHP(c.memhp_gpe = 32); /* GPE0 has 4 status bytes */
 	CHECK_REFUSED_MEMHP(c.cpu_pxm[1] = 2);
 	CHECK_REFUSED_MEMHP(c.ram[0].pxm = 2);
@@ -644,9 +645,9 @@ static void bad_memhp_config(void)
 	CHECK_REFUSED_MEMHP((c.memhp_slots = 0, c.nram = 0));
 #undef CHECK_REFUSED_MEMHP
 	/* edges that are fine: the block ending at 0xffff, the range ending
-	 * at the top of the address space, 256 slots */
-	c = memhp_config(2, 256, 2);
-	c.memhp_port = 0x10000 - 0x20;
+	 * at the top of the address space, MEMHP_MAX_SLOTS slots */
+	c = memhp_config(2, MEMHP_MAX_SLOTS, 2);
+	c.memhp_port = 0x10000 - MEMHP_REGS_LEN;
 	c.memhp_gpe = 31;
 	c.hp_base = 0;
 	c.hp_size = 0;

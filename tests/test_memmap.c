@@ -1,5 +1,5 @@
+#include "include/memplug/layout.h"
 #include "tests/unit.h"
-#include "vmm/layout.h"
 #include "vmm/memmap.h"
 
 static char err[256];

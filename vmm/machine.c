@@ -14,7 +14,7 @@
 #include <unistd.h>
 
 #include "acpi/ost.h"
-#include "vmm/layout.h"
+#include "include/memplug/layout.h"
 #include "vmm/log.h"
 #include "vmm/sandbox.h"
 
@@ -100,7 +100,8 @@ static void on_ost(void *ctx, unsigned int slot, uint32_t source,
 		d->t.ost = now_ns();
 	/* The insert is over when the guest answered it, whatever it said:
 	 * a refused DIMM stays plugged and listed with the answer. */
-	if (d->state == DIMM_INSERTING && source == 1 && status != 0x80)
+	if (d->state == DIMM_INSERTING && source == OST_SRC_DEVICE_CHECK &&
+	    !acpi_ost_status_pending(source, status))
 		d->state = DIMM_PRESENT;
 	/* A removal is over when the guest says it failed (anything but
 	 * 0x84 in progress and 0 success): the DIMM stays, present, and the

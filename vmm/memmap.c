@@ -4,7 +4,7 @@
 #include <inttypes.h>
 #include <stdio.h>
 
-#include "vmm/layout.h"
+#include "include/memplug/layout.h"
 
 static uint64_t align_up(uint64_t v, uint64_t a)
 {
@@ -60,9 +60,9 @@ int memmap_plan_block(struct memmap *m, uint64_t ram, unsigned int slots,
 			 memmap_fmt_size(ram, a, sizeof(a)));
 		return -EINVAL;
 	}
-	if (slots > MEMMAP_MAX_SLOTS) {
+	if (slots > MEMHP_MAX_SLOTS) {
 		snprintf(err, errlen, "slots=%u is above the maximum of %u",
-			 slots, MEMMAP_MAX_SLOTS);
+			 slots, MEMHP_MAX_SLOTS);
 		return -EINVAL;
 	}
 	if (!maxmem)

@@ -7,12 +7,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "include/memplug/hw/memhp.h"
+
 #define MEMMAP_MIN_RAM (32ULL << 20)
 /* The guest's memory block size: Linux on x86-64 uses 128M below 64G of
  * boot RAM and up to 2G above; DIMMs are placed and sized in these units. */
 #define MEMMAP_BLOCK_SIZE (128ULL << 20)
 #define MEMMAP_BLOCK_MAX (2ULL << 30)
-#define MEMMAP_MAX_SLOTS 256
 
 enum e820_type { E820_RAM = 1, E820_RESERVED = 2, E820_ACPI = 3 };
 

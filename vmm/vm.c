@@ -15,8 +15,8 @@
 
 #include "acpi/tables.h"
 #include "firmware/boot.h"
+#include "include/memplug/layout.h"
 #include "vmm/hostmem.h"
-#include "vmm/layout.h"
 #include "vmm/log.h"
 
 /* KVM memory slots: 0 and 1 boot RAM, then one per DIMM slot. */
@@ -244,14 +244,13 @@ static int setup_devices(struct vm *vm, struct memhp_events memhp_ev)
 	bus_init(&vm->mmio, "mmio");
 	vm->pio.debug = vm->mmio.debug = vm->cfg->debug_io;
 	serial_init(&vm->com1, STDOUT_FILENO, com1_irq);
-	acpi_pm_init(&vm->pm, sci, ev, PORT_ACPI_RESET_VALUE);
+	acpi_pm_init(&vm->pm, sci, ev, ACPI_PM_RESET_VALUE);
 	vm->kbd = (struct i8042){ vm_kbd_reset, vm };
 	if ((r = bus_register(&vm->pio, PORT_COM1, PORT_COM1_LEN, &serial_ops,
 			      &vm->com1, "com1")) < 0 ||
-	    (r = bus_register(&vm->pio, PORT_ACPI_PM1A_EVT,
-			      ACPI_PM_PM1_BLOCK_LEN, &acpi_pm_pm1_ops, &vm->pm,
-			      "acpi-pm1")) < 0 ||
-	    (r = bus_register(&vm->pio, PORT_ACPI_GPE0, PORT_ACPI_GPE0_LEN,
+	    (r = bus_register(&vm->pio, PORT_ACPI_PM1, ACPI_PM1_BLOCK_LEN,
+			      &acpi_pm_pm1_ops, &vm->pm, "acpi-pm1")) < 0 ||
+	    (r = bus_register(&vm->pio, PORT_ACPI_GPE0, ACPI_GPE0_LEN,
 			      &acpi_pm_gpe_ops, &vm->pm, "acpi-gpe0")) < 0 ||
 	    (r = bus_register(&vm->pio, PORT_I8042_DATA, 1, &i8042_data_ops,
 			      &vm->kbd, "i8042-data")) < 0 ||
@@ -303,9 +302,9 @@ static int setup_acpi(struct vm *vm, uint64_t *rsdp)
 		.pm1a_cnt_port = PORT_ACPI_PM1A_CNT,
 		.pm_tmr_port = PORT_ACPI_PM_TMR,
 		.gpe0_port = PORT_ACPI_GPE0,
-		.gpe0_len = PORT_ACPI_GPE0_LEN,
+		.gpe0_len = ACPI_GPE0_LEN,
 		.reset_port = PORT_ACPI_RESET,
-		.reset_value = PORT_ACPI_RESET_VALUE,
+		.reset_value = ACPI_PM_RESET_VALUE,
 		.s5_slp_typ = ACPI_S5_SLP_TYP,
 		.memhp_slots = vm->map.slots,
 		.memhp_port = PORT_MEMHP,
