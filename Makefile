@@ -9,10 +9,15 @@ MP_CFLAGS := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -I. -pthread -MMD -MP
 LDLIBS += -pthread -ljansson -lseccomp
 
 B := build
+# Layers, each using only the ones below it: lib/ (libmplib.a: logging,
+# sizes), then acpi/, devices/, firmware/, then vmm/ (libmemplug.a with
+# them). The guest-visible constants are in include/memplug/.
+MPLIB_OBJS := $(patsubst %.c,$(B)/obj/%.o,$(wildcard lib/*.c))
 LIB_SRCS := $(wildcard acpi/*.c devices/*.c firmware/*.c) \
 	$(filter-out vmm/main.c,$(wildcard vmm/*.c))
 LIB_OBJS := $(LIB_SRCS:%.c=$(B)/obj/%.o)
-CTL_OBJS := $(patsubst %.c,$(B)/obj/%.o,$(wildcard ctl/*.c))
+CTL_OBJS := $(patsubst %.c,$(B)/obj/%.o,$(wildcard ctl/*.c)) \
+	$(B)/obj/acpi/ost.o
 TEST_SRCS := $(wildcard tests/test_*.c)
 TEST_BINS := $(TEST_SRCS:tests/%.c=$(B)/tests/%)
 TEST_GUESTS := $(patsubst tests/guests/%.S,$(B)/tests/guests/%.elf,$(wildcard tests/guests/*.S))
@@ -41,18 +46,23 @@ $(B)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(MP_CFLAGS) -c -o $@ $<
 
+$(B)/libmplib.a: $(MPLIB_OBJS)
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
 $(B)/libmemplug.a: $(LIB_OBJS)
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
 
-$(B)/memplug: $(B)/obj/vmm/main.o $(B)/libmemplug.a
+$(B)/memplug: $(B)/obj/vmm/main.o $(B)/libmemplug.a $(B)/libmplib.a
 	$(CC) $(CFLAGS) $(MP_CFLAGS) -o $@ $^ $(LDLIBS)
 
-# The control-socket client; LDLIBS carries -ljansson.
-$(B)/memplugctl: $(CTL_OBJS) $(B)/libmemplug.a
-	$(CC) $(CFLAGS) $(MP_CFLAGS) -o $@ $^ $(LDLIBS)
+# The control-socket client: lib/ and the _OST names, not the VMM.
+$(B)/memplugctl: $(CTL_OBJS) $(B)/libmplib.a
+	$(CC) $(CFLAGS) $(MP_CFLAGS) -o $@ $^ -ljansson
 
-$(B)/tests/%: $(B)/obj/tests/%.o $(B)/obj/tests/unit.o $(B)/libmemplug.a
+$(B)/tests/%: $(B)/obj/tests/%.o $(B)/obj/tests/unit.o $(B)/libmemplug.a \
+		$(B)/libmplib.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(MP_CFLAGS) -o $@ $^ $(LDLIBS)
 

@@ -3,9 +3,9 @@
  * answer), lists them, follows events and sends raw QMP commands. */
 #include <errno.h>
 #include <getopt.h>
-#include <inttypes.h>
 #include <math.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,7 +15,7 @@
 
 #include "acpi/ost.h"
 #include "ctl/qmp.h"
-#include "vmm/config.h"
+#include "lib/size.h"
 
 #define MEMPLUGCTL_VERSION "0.1.0"
 #define DEFAULT_TIMEOUT_S 300.0
@@ -129,24 +129,6 @@ static int parse_timeout(const char *s, double *out)
 		return -EINVAL;
 	*out = v;
 	return 0;
-}
-
-/* "1G", "512M", or bytes when no suffix divides the value. */
-static void format_size(uint64_t v, char *out, size_t len)
-{
-	static const char suffix[] = "KMGT";
-	int i;
-
-	for (i = 3; i >= 0; i--) {
-		unsigned int shift = 10 * (unsigned int)(i + 1);
-
-		if (v && !(v & ((UINT64_C(1) << shift) - 1))) {
-			snprintf(out, len, "%" PRIu64 "%c", v >> shift,
-				 suffix[i]);
-			return;
-		}
-	}
-	snprintf(out, len, "%" PRIu64, v);
 }
 
 /* The socket from -s, else $MEMPLUG_SOCKET. */
@@ -450,7 +432,7 @@ static int cmd_add(int argc, char **argv, const char *sock)
 		case 's': sock = optarg; break;
 		case 'h': usage(stdout); return EXIT_OK;
 		case OPT_NODE:
-			if (config_parse_uint(optarg, &node) < 0) {
+			if (uint_parse(optarg, &node) < 0) {
 				errmsg("add: --node %s: need a node number "
 				       "(0, 1, ...)", optarg);
 				return EXIT_FAIL;
@@ -492,7 +474,7 @@ static int cmd_add(int argc, char **argv, const char *sock)
 		return EXIT_FAIL;
 	}
 	a.size_text = argv[optind];
-	r = config_parse_size(a.size_text, &a.size);
+	r = size_parse(a.size_text, SIZE_BYTES, &a.size);
 	if (r < 0) {
 		errmsg("add: \"%s\" is not a size (use a number with an "
 		       "optional K, M, G or T suffix, e.g. 1G)", a.size_text);
@@ -811,8 +793,8 @@ static int print_table(json_t *list)
 		int_cell(json_object_get(d, "addr"), "0x%llx", row[2],
 			 sizeof(row[2]));
 		if (json_is_integer(size) && json_integer_value(size) >= 0)
-			format_size((uint64_t)json_integer_value(size), row[3],
-				    sizeof(row[3]));
+			size_fmt((uint64_t)json_integer_value(size), row[3],
+				 sizeof(row[3]));
 		else
 			snprintf(row[3], sizeof(row[3]), "-");
 		int_cell(json_object_get(d, "node"), "%lld", row[4],

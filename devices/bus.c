@@ -3,7 +3,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "vmm/log.h"
+#include "lib/log.h"
 
 void bus_init(struct bus *b, const char *name)
 {

@@ -2,11 +2,11 @@
 
 #include <errno.h>
 #include <getopt.h>
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/size.h"
 #include "vmm/sandbox.h"
 
 #define MEMPLUG_VERSION "0.1.0"
@@ -17,30 +17,6 @@ unsigned int config_test_ms(const char *name)
 	unsigned long ms = v ? strtoul(v, NULL, 10) : 0;
 
 	return ms < 10000 ? (unsigned int)ms : 10000;
-}
-
-int config_parse_size(const char *s, uint64_t *out)
-{
-	unsigned long long v;
-	unsigned int shift = 0;
-	char *end;
-
-	if (!s || *s < '0' || *s > '9')
-		return -EINVAL;
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno)
-		return -EINVAL;
-	switch (*end) {
-	case 'k': case 'K': shift = 10; end++; break;
-	case 'm': case 'M': shift = 20; end++; break;
-	case 'g': case 'G': shift = 30; end++; break;
-	case 't': case 'T': shift = 40; end++; break;
-	}
-	if (*end || (shift && v > (ULLONG_MAX >> shift)))
-		return -EINVAL;
-	*out = (uint64_t)v << shift;
-	return 0;
 }
 
 void config_usage(FILE *f)
@@ -88,21 +64,6 @@ void config_usage(FILE *f)
 "configuration. Exit status 1: bad configuration or a VM failure.\n", f);
 }
 
-int config_parse_uint(const char *s, unsigned int *out)
-{
-	unsigned long v;
-	char *end;
-
-	if (!s || *s < '0' || *s > '9')
-		return -EINVAL;
-	errno = 0;
-	v = strtoul(s, &end, 10);
-	if (errno || *end || v > UINT_MAX)
-		return -EINVAL;
-	*out = (unsigned int)v;
-	return 0;
-}
-
 /* SIZE[,slots=N][,maxmem=SIZE] */
 static int parse_memory(struct config *c, const char *arg, char *err,
 			size_t errlen)
@@ -118,16 +79,16 @@ static int parse_memory(struct config *c, const char *arg, char *err,
 	for (tok = strtok_r(buf, ",", &save); tok;
 	     tok = strtok_r(NULL, ",", &save), first = 0) {
 		if (first && !strchr(tok, '=')) {
-			if (config_parse_size(tok, &c->mem) < 0)
+			if (size_parse(tok, SIZE_BYTES, &c->mem) < 0)
 				goto bad_size;
 		} else if (!strncmp(tok, "slots=", 6)) {
-			if (config_parse_uint(tok + 6, &c->slots) < 0) {
+			if (uint_parse(tok + 6, &c->slots) < 0) {
 				snprintf(err, errlen, "--memory: slots=%s is not "
 					 "a number", tok + 6);
 				return -EINVAL;
 			}
 		} else if (!strncmp(tok, "maxmem=", 7)) {
-			if (config_parse_size(tok + 7, &c->maxmem) < 0)
+			if (size_parse(tok + 7, SIZE_BYTES, &c->maxmem) < 0)
 				goto bad_size;
 		} else {
 			snprintf(err, errlen, "--memory: unknown option \"%s\" "
@@ -182,7 +143,7 @@ int config_parse(struct config *c, int argc, char **argv, char *err,
 		case OPT_INITRD: c->initrd = optarg; break;
 		case OPT_CMDLINE: c->cmdline = optarg; break;
 		case OPT_CPUS:
-			if (config_parse_uint(optarg, &c->cpus) < 0 || !c->cpus) {
+			if (uint_parse(optarg, &c->cpus) < 0 || !c->cpus) {
 				snprintf(err, errlen, "--cpus %s: need a whole "
 					 "number of at least 1", optarg);
 				return -EINVAL;
@@ -216,7 +177,7 @@ int config_parse(struct config *c, int argc, char **argv, char *err,
 			break;
 		case OPT_NUMA:
 			if (strncmp(optarg, "nodes=", 6) ||
-			    config_parse_uint(optarg + 6, &c->numa_nodes) < 0 ||
+			    uint_parse(optarg + 6, &c->numa_nodes) < 0 ||
 			    !c->numa_nodes) {
 				snprintf(err, errlen, "--numa %s: expected "
 					 "nodes=N with N of at least 1", optarg);
@@ -233,7 +194,7 @@ int config_parse(struct config *c, int argc, char **argv, char *err,
 			break;
 		case OPT_CONTROL: c->control = optarg; break;
 		case OPT_BLOCK:
-			if (config_parse_size(optarg, &c->block_size) < 0) {
+			if (size_parse(optarg, SIZE_BYTES, &c->block_size) < 0) {
 				snprintf(err, errlen, "--block-size %s is not a "
 					 "size (e.g. 128M)", optarg);
 				return -EINVAL;

@@ -30,13 +30,6 @@ struct config {
 	int verbose;
 };
 
-/* Parses "256M", "1G", "4096": a decimal number with an optional K/M/G/T
- * suffix (powers of 1024; no suffix means bytes). Returns 0 or -EINVAL. */
-int config_parse_size(const char *s, uint64_t *out);
-/* Parses a plain decimal number ("0", "12") that fits an unsigned int.
- * Returns 0 or -EINVAL. */
-int config_parse_uint(const char *s, unsigned int *out);
-
 /* Parses argv. Returns 0 to run, 1 when --help/--version was handled,
  * or -EINVAL with a message in err. */
 int config_parse(struct config *c, int argc, char **argv, char *err,

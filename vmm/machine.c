@@ -15,7 +15,8 @@
 
 #include "acpi/ost.h"
 #include "include/memplug/layout.h"
-#include "vmm/log.h"
+#include "lib/log.h"
+#include "lib/size.h"
 #include "vmm/sandbox.h"
 
 static uint64_t now_ns(void)
@@ -393,7 +394,7 @@ static json_t *cmd_object_add(void *ctx, json_t *args, char *err,
 	/* QEMU takes the size as a number of bytes or as a string "1G". */
 	if (json_is_string(sz)) {
 		size_str = json_string_value(sz);
-		if (config_parse_size(size_str, &a.size) < 0) {
+		if (size_parse(size_str, SIZE_BYTES, &a.size) < 0) {
 			snprintf(err, errlen, "size '%s' is not a size", size_str);
 			return NULL;
 		}
@@ -823,10 +824,10 @@ static int coldplug_one(struct machine *m, const char *spec)
 		if (!strcmp(tok, "id")) {
 			a.id = val;
 		} else if (!strcmp(tok, "size")) {
-			if (config_parse_size(val, &b.size) < 0)
+			if (size_parse(val, SIZE_BYTES, &b.size) < 0)
 				goto bad;
 		} else if (!strcmp(tok, "node")) {
-			if (config_parse_size(val, &v) < 0 || v > UINT32_MAX)
+			if (size_parse(val, SIZE_BYTES, &v) < 0 || v > UINT32_MAX)
 				goto bad;
 			a.node = (unsigned int)v;
 		} else if (!strcmp(tok, "backend")) {

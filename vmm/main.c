@@ -6,7 +6,8 @@
 #include <termios.h>
 #include <unistd.h>
 
-#include "vmm/log.h"
+#include "lib/log.h"
+#include "lib/size.h"
 #include "vmm/machine.h"
 #include "vmm/vm.h"
 
@@ -52,9 +53,8 @@ static int plan_memory(const struct config *cfg, struct memmap *map)
 	}
 	if (pages > 0 && psz > 0 && cfg->mem > host) {
 		log_error("memory size %s is more than this host's %s of RAM",
-			  memmap_fmt_size(cfg->mem, a, sizeof(a)),
-			  memmap_fmt_size(host & ~((1ULL << 20) - 1), b,
-					  sizeof(b)));
+			  size_fmt(cfg->mem, a, sizeof(a)),
+			  size_fmt(host & ~((1ULL << 20) - 1), b, sizeof(b)));
 		return -1;
 	}
 	return 0;

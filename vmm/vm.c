@@ -16,8 +16,8 @@
 #include "acpi/tables.h"
 #include "firmware/boot.h"
 #include "include/memplug/layout.h"
+#include "lib/log.h"
 #include "vmm/hostmem.h"
-#include "vmm/log.h"
 
 /* KVM memory slots: 0 and 1 boot RAM, then one per DIMM slot. */
 #define VM_DIMM_KVM_SLOT0 2
