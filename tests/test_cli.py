@@ -209,6 +209,19 @@ def test_hotplug_configuration_is_checked(args, message):
     assert message in err, err
 
 
+def test_dimm_is_parsed_before_kvm_is_opened():
+    """All of argv is parsed before the KVM device is opened, so a --dimm
+    that cannot be parsed gets its own answer on every host."""
+    status, out, err = run(["--kernel", HELLO, "--memory",
+                            "256M,slots=2,maxmem=1G", "--dimm",
+                            "id=a,size=128M,colour=red"],
+                           env={"MEMPLUG_KVM_DEVICE": "/nonexistent/kvm"})
+    assert status == 1
+    assert ('memplug: --dimm id=a,size=128M,colour=red: cannot parse '
+            '"colour"') in err
+    assert "/nonexistent/kvm" not in err
+
+
 def test_coldplugged_dimm_with_flat_guest():
     require_kvm()
     status, out, err = run(["--kernel", HELLO, "--memory",

@@ -39,6 +39,46 @@ static void defaults_and_values(void)
 	CHECK_EQ(c.cpuid, CPUID_NONE);
 }
 
+/* --dimm is parsed with the rest of argv, against a --numa given after it
+ * too; what the specs ask for is checked later, against the memory map. */
+static void dimm_specs_are_parsed(void)
+{
+	struct config c;
+	char err[256];
+	const struct config_dimm *d;
+
+	CHECK_EQ(parse(&c, err, sizeof(err), 9, "--kernel", "k", "--dimm",
+		       "id=a,size=128M,node=1,backend=file:/x,prealloc=on",
+		       "--dimm", "id=b,size=1G,backend=memfd,reserve=off",
+		       "--numa", "nodes=2"), 0);
+	CHECK_EQ(c.ndimms, 2);
+	d = &c.dimms[0];
+	CHECK_STR(d->spec, "id=a,size=128M,node=1,backend=file:/x,prealloc=on");
+	CHECK_STR(d->dimm.id, "a");
+	CHECK_STR(d->dimm.memdev, "mem-a");
+	CHECK_STR(d->backend.id, "mem-a");
+	CHECK_EQ(d->dimm.node, 1);
+	CHECK_EQ(d->dimm.slot, -1);
+	CHECK_EQ(d->backend.kind, BACKEND_FILE);
+	CHECK_STR(d->backend.mem_path, "/x");
+	CHECK_EQ(d->backend.size, 128ULL << 20);
+	CHECK(d->backend.prealloc && d->backend.reserve && !d->backend.share);
+	d = &c.dimms[1];
+	CHECK_EQ(d->backend.kind, BACKEND_MEMFD);
+	CHECK_EQ(d->backend.size, 1ULL << 30);
+	CHECK(d->backend.share && !d->backend.reserve);
+	CHECK_EQ(d->dimm.node, 0);
+	CHECK_EQ(parse(&c, err, sizeof(err), 5, "--kernel", "k", "--dimm",
+		       "id=a,size=128M,prealloc=yes"), -EINVAL);
+	CHECK_STR(err, "--dimm id=a,size=128M,prealloc=yes: cannot parse "
+		       "\"prealloc\" (expected id=ID,size=SIZE[,node=N]"
+		       "[,backend=ram|memfd|file:PATH][,prealloc=on][,share=on]"
+		       "[,reserve=off])");
+	CHECK_EQ(parse(&c, err, sizeof(err), 5, "--kernel", "k", "--dimm",
+		       "size=128M"), -EINVAL);
+	CHECK_STR(err, "--dimm size=128M: id= and size= are required");
+}
+
 static void errors_say_what_was_wrong(void)
 {
 	struct config c;
@@ -74,4 +114,5 @@ static void errors_say_what_was_wrong(void)
 		       "some"), -EINVAL);
 }
 
-UNIT_MAIN(UNIT_CASE(defaults_and_values), UNIT_CASE(errors_say_what_was_wrong))
+UNIT_MAIN(UNIT_CASE(defaults_and_values), UNIT_CASE(dimm_specs_are_parsed),
+	  UNIT_CASE(errors_say_what_was_wrong))

@@ -105,6 +105,82 @@ bad_size:
 	return 0;
 }
 
+/* --dimm id=ID,size=SIZE[,node=N][,backend=ram|memfd|file:PATH]
+ *       [,prealloc=on][,share=on][,reserve=off] */
+static int parse_dimm(struct config_dimm *d, char *err, size_t errlen)
+{
+	struct backend_args *b = &d->backend;
+	struct dimm_args *a = &d->dimm;
+	char *save = NULL, *tok;
+	uint64_t v;
+
+	*b = (struct backend_args){ .kind = BACKEND_RAM, .reserve = true };
+	*a = (struct dimm_args){ .slot = -1 };
+	if (strlen(d->spec) >= sizeof(d->text)) {
+		snprintf(err, errlen, "--dimm %s: too long", d->spec);
+		return -EINVAL;
+	}
+	strcpy(d->text, d->spec);
+	for (tok = strtok_r(d->text, ",", &save); tok;
+	     tok = strtok_r(NULL, ",", &save)) {
+		char *val = strchr(tok, '=');
+
+		if (!val)
+			goto bad;
+		*val++ = 0;
+		if (!strcmp(tok, "id")) {
+			a->id = val;
+		} else if (!strcmp(tok, "size")) {
+			if (size_parse(val, SIZE_BYTES, &b->size) < 0)
+				goto bad;
+		} else if (!strcmp(tok, "node")) {
+			if (size_parse(val, SIZE_BYTES, &v) < 0 ||
+			    v > UINT32_MAX)
+				goto bad;
+			a->node = (unsigned int)v;
+		} else if (!strcmp(tok, "backend")) {
+			if (!strcmp(val, "ram")) {
+				b->kind = BACKEND_RAM;
+			} else if (!strcmp(val, "memfd")) {
+				b->kind = BACKEND_MEMFD;
+				b->share = true;
+			} else if (!strncmp(val, "file:", 5) && val[5]) {
+				b->kind = BACKEND_FILE;
+				b->mem_path = val + 5;
+			} else {
+				goto bad;
+			}
+		} else if (!strcmp(tok, "prealloc") || !strcmp(tok, "share") ||
+			   !strcmp(tok, "reserve")) {
+			bool on = !strcmp(val, "on");
+
+			if (!on && strcmp(val, "off"))
+				goto bad;
+			if (tok[0] == 'p')
+				b->prealloc = on;
+			else if (tok[0] == 's')
+				b->share = on;
+			else
+				b->reserve = on;
+		} else {
+			goto bad;
+		}
+	}
+	if (!a->id || !b->size) {
+		snprintf(err, errlen, "--dimm %s: id= and size= are required",
+			 d->spec);
+		return -EINVAL;
+	}
+	snprintf(d->memdev, sizeof(d->memdev), "mem-%s", a->id);
+	b->id = a->memdev = d->memdev;
+	return 0;
+bad:
+	snprintf(err, errlen, "--dimm %s: cannot parse \"%s\" (expected "
+		 "id=ID,size=SIZE[,node=N][,backend=ram|memfd|file:PATH]"
+		 "[,prealloc=on][,share=on][,reserve=off])", d->spec, tok);
+	return -EINVAL;
+}
+
 int config_parse(struct config *c, int argc, char **argv, char *err,
 		 size_t errlen)
 {
@@ -190,7 +266,7 @@ int config_parse(struct config *c, int argc, char **argv, char *err,
 					 CONFIG_MAX_DIMMS);
 				return -EINVAL;
 			}
-			c->dimms[c->ndimms++] = optarg;
+			c->dimms[c->ndimms++].spec = optarg;
 			break;
 		case OPT_CONTROL: c->control = optarg; break;
 		case OPT_BLOCK:
@@ -221,5 +297,10 @@ int config_parse(struct config *c, int argc, char **argv, char *err,
 		snprintf(err, errlen, "--kernel PATH is required (see --help)");
 		return -EINVAL;
 	}
+	/* After the loop: a --dimm's node is checked against --numa, which
+	 * may come later. */
+	for (unsigned int i = 0; i < c->ndimms; i++)
+		if (parse_dimm(&c->dimms[i], err, errlen) < 0)
+			return -EINVAL;
 	return 0;
 }

@@ -67,7 +67,7 @@ int main(int argc, char **argv)
 	static struct machine m;
 	struct config cfg;
 	struct memmap map;
-	char err[256];
+	char err[1024]; /* a --dimm error quotes the spec, up to 511 bytes */
 	int kvm_fd, r;
 
 	r = config_parse(&cfg, argc, argv, err, sizeof(err));
