@@ -79,6 +79,22 @@ static void dimm_specs_are_parsed(void)
 	CHECK_STR(err, "--dimm size=128M: id= and size= are required");
 }
 
+/* A node is a number, not a size: node=0K was taken as node 0. */
+static void dimm_node_is_a_number(void)
+{
+	struct config c;
+	char err[256];
+
+	CHECK_EQ(parse(&c, err, sizeof(err), 7, "--kernel", "k", "--dimm",
+		       "id=a,size=128M,node=0K", "--numa", "nodes=2"), -EINVAL);
+	CHECK_STR(err, "--dimm id=a,size=128M,node=0K: node is a number "
+		       "(0 to 1)");
+	CHECK_EQ(parse(&c, err, sizeof(err), 5, "--kernel", "k", "--dimm",
+		       "id=a,size=128M,node=-1"), -EINVAL);
+	CHECK_STR(err, "--dimm id=a,size=128M,node=-1: node is a number "
+		       "(0 to 0)");
+}
+
 static void errors_say_what_was_wrong(void)
 {
 	struct config c;
@@ -115,4 +131,5 @@ static void errors_say_what_was_wrong(void)
 }
 
 UNIT_MAIN(UNIT_CASE(defaults_and_values), UNIT_CASE(dimm_specs_are_parsed),
+	  UNIT_CASE(dimm_node_is_a_number),
 	  UNIT_CASE(errors_say_what_was_wrong))

@@ -106,13 +106,14 @@ bad_size:
 }
 
 /* --dimm id=ID,size=SIZE[,node=N][,backend=ram|memfd|file:PATH]
- *       [,prealloc=on][,share=on][,reserve=off] */
-static int parse_dimm(struct config_dimm *d, char *err, size_t errlen)
+ *       [,prealloc=on][,share=on][,reserve=off], on a machine of nodes
+ *       NUMA nodes */
+static int parse_dimm(struct config_dimm *d, unsigned int nodes, char *err,
+		      size_t errlen)
 {
 	struct backend_args *b = &d->backend;
 	struct dimm_args *a = &d->dimm;
 	char *save = NULL, *tok;
-	uint64_t v;
 
 	*b = (struct backend_args){ .kind = BACKEND_RAM, .reserve = true };
 	*a = (struct dimm_args){ .slot = -1 };
@@ -134,10 +135,12 @@ static int parse_dimm(struct config_dimm *d, char *err, size_t errlen)
 			if (size_parse(val, SIZE_BYTES, &b->size) < 0)
 				goto bad;
 		} else if (!strcmp(tok, "node")) {
-			if (size_parse(val, SIZE_BYTES, &v) < 0 ||
-			    v > UINT32_MAX)
-				goto bad;
-			a->node = (unsigned int)v;
+			/* Whether the node exists is dimm_check's. */
+			if (uint_parse(val, &a->node) < 0) {
+				snprintf(err, errlen, "--dimm %s: node is a "
+					 "number (0 to %u)", d->spec, nodes - 1);
+				return -EINVAL;
+			}
 		} else if (!strcmp(tok, "backend")) {
 			if (!strcmp(val, "ram")) {
 				b->kind = BACKEND_RAM;
@@ -300,7 +303,7 @@ int config_parse(struct config *c, int argc, char **argv, char *err,
 	/* After the loop: a --dimm's node is checked against --numa, which
 	 * may come later. */
 	for (unsigned int i = 0; i < c->ndimms; i++)
-		if (parse_dimm(&c->dimms[i], err, errlen) < 0)
+		if (parse_dimm(&c->dimms[i], c->numa_nodes, err, errlen) < 0)
 			return -EINVAL;
 	return 0;
 }
