@@ -51,7 +51,8 @@ struct acpi_layout {
 /* Build RSDP, XSDT, FADT, FACS, MADT, SRAT (if any) and DSDT into
  * out[0..out_size), which the caller copies to guest-physical address base
  * (16-byte aligned; the RSDP is placed first, at base). Returns 0 or
- * -ENOSPC / -EINVAL.
+ * -ENOSPC / -EINVAL (or the AML emitter's error) with a message in err
+ * naming the field and its value.
  *
  * The SRAT is built when memhp_slots > 0 or numa_nodes > 1: one entry per
  * vCPU, one per boot RAM range and, with slots and hp_size > 0, one for the
@@ -69,6 +70,7 @@ struct acpi_layout {
  * SRAT's nodes if more than 1 MiB is left out); that is the caller's to get
  * right. layout may be NULL. */
 int acpi_build(const struct acpi_config *cfg, uint64_t base, uint8_t *out,
-	       size_t out_size, struct acpi_layout *layout);
+	       size_t out_size, struct acpi_layout *layout, char *err,
+	       size_t errlen);
 
 #endif

@@ -16,6 +16,7 @@
 #define ROOM (LAYOUT_ACPI_END - LAYOUT_ACPI)
 
 static uint8_t buf[ROOM];
+static char msg[256]; /* acpi_build's message */
 
 /* What the VMM passes for an n-vCPU machine. */
 static struct acpi_config config(unsigned int ncpus)
@@ -68,7 +69,8 @@ static struct acpi_config memhp_config(unsigned int ncpus, unsigned int slots,
 static int build_config(const struct acpi_config *c, struct acpi_layout *l)
 {
 	memset(buf, 0xa5, sizeof(buf));
-	return acpi_build(c, LAYOUT_ACPI, buf, sizeof(buf), l);
+	return acpi_build(c, LAYOUT_ACPI, buf, sizeof(buf), l, msg,
+			  sizeof(msg));
 }
 
 static int build(unsigned int ncpus, struct acpi_layout *l)
@@ -365,13 +367,15 @@ static void no_space(void)
 	sizes[2] = need - 1;
 	for (size_t i = 0; i < 3; i++) {
 		memset(big, 0x5a, sizeof(big));
-		CHECK_EQ(acpi_build(&c, LAYOUT_ACPI, big, sizes[i], &l), -ENOSPC);
+		CHECK_EQ(acpi_build(&c, LAYOUT_ACPI, big, sizes[i], &l, msg,
+				    sizeof(msg)), -ENOSPC);
 		/* nothing written, inside or past the buffer */
 		for (size_t off = 0; off < sizeof(big); off++)
 			CHECK_EQ(big[off], 0x5a);
 	}
 	memset(big, 0x5a, sizeof(big));
-	CHECK_EQ(acpi_build(&c, LAYOUT_ACPI, big, need, &l), 0);
+	CHECK_EQ(acpi_build(&c, LAYOUT_ACPI, big, need, &l, msg, sizeof(msg)),
+		 0);
 	CHECK_EQ(l.size, need);
 	for (size_t off = need; off < sizeof(big); off++)
 		CHECK_EQ(big[off], 0x5a);
@@ -386,8 +390,8 @@ static void bad_config(void)
 	do {                                                                  \
 		c = config(2);                                                \
 		c.field = value;                                              \
-		CHECK_EQ(acpi_build(&c, LAYOUT_ACPI, buf, sizeof(buf), &l),   \
-			 -EINVAL);                                            \
+		CHECK_EQ(acpi_build(&c, LAYOUT_ACPI, buf, sizeof(buf), &l,    \
+				    msg, sizeof(msg)), -EINVAL);              \
 	} while (0)
 
 	CHECK_REFUSED(ncpus, 0);
@@ -401,10 +405,46 @@ static void bad_config(void)
 	CHECK_REFUSED(reset_port, 0);
 #undef CHECK_REFUSED
 	c = config(2);
-	CHECK_EQ(acpi_build(&c, LAYOUT_ACPI + 8, buf, sizeof(buf), &l), -EINVAL);
+	CHECK_EQ(acpi_build(&c, LAYOUT_ACPI + 8, buf, sizeof(buf), &l, msg,
+			    sizeof(msg)), -EINVAL);
 	/* the 32-bit FIRMWARE_CTRL and DSDT must reach the tables */
-	CHECK_EQ(acpi_build(&c, 0xffffff00, buf, sizeof(buf), &l), -EINVAL);
-	CHECK_EQ(acpi_build(&c, LAYOUT_4G, buf, sizeof(buf), &l), -EINVAL);
+	CHECK_EQ(acpi_build(&c, 0xffffff00, buf, sizeof(buf), &l, msg,
+			    sizeof(msg)), -EINVAL);
+	CHECK_EQ(acpi_build(&c, LAYOUT_4G, buf, sizeof(buf), &l, msg,
+			    sizeof(msg)), -EINVAL);
+}
+
+/* Each refusal names the field and its value (the VMM logs the message;
+ * a bare -EINVAL read "Invalid argument"). */
+static void refusals_say_what(void)
+{
+	struct acpi_config c = config(2);
+	struct acpi_layout l;
+
+	c.ncpus = 256;
+	CHECK_EQ(build_config(&c, &l), -EINVAL);
+	CHECK_STR(msg, "256 vCPUs: the MADT takes 1 to 255 (8-bit xAPIC ids)");
+	c = config(2);
+	c.reset_port = 0;
+	CHECK_EQ(build_config(&c, &l), -EINVAL);
+	CHECK_STR(msg, "the reset port is 0");
+	c = config(2);
+	CHECK_EQ(acpi_build(&c, LAYOUT_ACPI, buf, 36, &l, msg, sizeof(msg)),
+		 -ENOSPC);
+	CHECK(!strncmp(msg, "the tables take ", 16));
+	CHECK(strstr(msg, " bytes, 36 are free") != NULL);
+	CHECK_EQ(acpi_build(&c, LAYOUT_ACPI + 8, buf, sizeof(buf), &l, msg,
+			    sizeof(msg)), -EINVAL);
+	CHECK_STR(msg, "base 0xe0008 is not 16-byte aligned");
+	c = memhp_config(2, 4, 2);
+	c.memhp_gpe = 32;
+	CHECK_EQ(build_config(&c, &l), -EINVAL);
+	CHECK_STR(msg, "memory hotplug GPE 32 is past the 32 GPEs of the GPE0 "
+		       "block");
+	c = memhp_config(2, 4, 2);
+	c.ram[2].base = c.ram[1].base + 4096;
+	CHECK_EQ(build_config(&c, &l), -EINVAL);
+	CHECK_STR(msg, "RAM range 2 overlaps RAM range 1");
 }
 
 /* Padding is zeroed: the same machine gives the same bytes whatever the
@@ -417,7 +457,8 @@ static void deterministic(void)
 
 	CHECK_EQ(build(4, &l1), 0);
 	memset(other, 0x00, sizeof(other));
-	CHECK_EQ(acpi_build(&c, LAYOUT_ACPI, other, sizeof(other), &l2), 0);
+	CHECK_EQ(acpi_build(&c, LAYOUT_ACPI, other, sizeof(other), &l2, msg,
+			    sizeof(msg)), 0);
 	CHECK_EQ(l1.size, l2.size);
 	CHECK_MEM(buf, other, l1.size);
 }
@@ -622,8 +663,8 @@ static void bad_memhp_config(void)
 	do {                                                                  \
 		c = memhp_config(2, 4, 2);                                    \
 		stmt;                                                         \
-		CHECK_EQ(acpi_build(&c, LAYOUT_ACPI, buf, sizeof(buf), &l),   \
-			 -EINVAL);                                            \
+		CHECK_EQ(acpi_build(&c, LAYOUT_ACPI, buf, sizeof(buf), &l,    \
+				    msg, sizeof(msg)), -EINVAL);              \
 	} while (0)
 
 	c = memhp_config(2, 4, 2);
@@ -669,7 +710,8 @@ static void deterministic_memhp(void)
 
 	CHECK_EQ(build_config(&c, &l1), 0);
 	memset(other, 0x00, sizeof(other));
-	CHECK_EQ(acpi_build(&c, LAYOUT_ACPI, other, sizeof(other), &l2), 0);
+	CHECK_EQ(acpi_build(&c, LAYOUT_ACPI, other, sizeof(other), &l2, msg,
+			    sizeof(msg)), 0);
 	CHECK_EQ(l1.size, l2.size);
 	CHECK_MEM(buf, other, l1.size);
 }
@@ -729,7 +771,7 @@ static int dump(int argc, char **argv)
 	if (err) {
 		fprintf(stderr, "acpi_build with %lu vCPUs, %lu slots, %lu "
 				"nodes: %s\n",
-			n, slots, nodes, strerror(-err));
+			n, slots, nodes, msg);
 		return 1;
 	}
 	if (write_file(argv[2], "RSDP", at(l.rsdp), 36))
@@ -763,6 +805,7 @@ int main(int argc, char **argv)
 		UNIT_CASE(dsdt_header_and_names),
 		UNIT_CASE(no_space),
 		UNIT_CASE(bad_config),
+		UNIT_CASE(refusals_say_what),
 		UNIT_CASE(deterministic),
 		UNIT_CASE(srat_absent_without_hotplug_or_numa),
 		UNIT_CASE(srat_one_node),

@@ -922,8 +922,10 @@ int machine_init(struct machine *m, const struct config *cfg,
 	dimms_init(&m->dimms, &m->map, cfg->numa_nodes, m->map.block);
 	if ((r = loop_init(&m->loop)) < 0 ||
 	    (r = prealloc_init(&m->prealloc, &m->loop, (struct prealloc_ops){
-		     prealloc_progress, prealloc_finished, m })) < 0)
+		     prealloc_progress, prealloc_finished, m })) < 0) {
+		log_error("cannot set up the main loop: %s", strerror(-r));
 		return r;
+	}
 	for (unsigned int i = 0; i < cfg->ndimms; i++)
 		if ((r = coldplug_one(m, &cfg->dimms[i])) < 0)
 			return r;
@@ -942,8 +944,12 @@ int machine_init(struct machine *m, const struct config *cfg,
 	m->notify_fd = m->notify_w.fd;
 	if (m->sig_w.fd < 0 || m->notify_fd < 0 ||
 	    loop_add(&m->loop, &m->sig_w) < 0 ||
-	    loop_add(&m->loop, &m->notify_w) < 0)
-		return -errno;
+	    loop_add(&m->loop, &m->notify_w) < 0) {
+		r = -errno;
+		log_error("cannot watch signals and events in the main loop: %s",
+			  strerror(-r));
+		return r;
+	}
 	if (stdin_pollable()) {
 		m->stdin_w = (struct watch){ STDIN_FILENO, on_stdin, m };
 		m->stdin_open = loop_add(&m->loop, &m->stdin_w) == 0;
