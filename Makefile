@@ -9,10 +9,15 @@ MP_CFLAGS := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -I. -pthread -MMD -MP
 LDLIBS += -pthread -ljansson -lseccomp -llzma -lzstd -lz -llz4 -lcrypto
 
 B := build
+# Layers, each using only the ones below it: lib/ (libmplib.a: logging,
+# sizes), then acpi/, devices/, firmware/, then vmm/ (libmemplug.a with
+# them). The guest-visible constants are in include/memplug/.
+MPLIB_OBJS := $(patsubst %.c,$(B)/obj/%.o,$(wildcard lib/*.c))
 LIB_SRCS := $(wildcard acpi/*.c devices/*.c firmware/*.c) \
 	$(filter-out vmm/main.c,$(wildcard vmm/*.c))
 LIB_OBJS := $(LIB_SRCS:%.c=$(B)/obj/%.o)
-CTL_OBJS := $(patsubst %.c,$(B)/obj/%.o,$(wildcard ctl/*.c))
+CTL_OBJS := $(patsubst %.c,$(B)/obj/%.o,$(wildcard ctl/*.c)) \
+	$(B)/obj/acpi/ost.o
 TEST_SRCS := $(wildcard tests/test_*.c)
 TEST_BINS := $(TEST_SRCS:tests/%.c=$(B)/tests/%)
 TEST_GUESTS := $(patsubst tests/guests/%.S,$(B)/tests/guests/%.elf,$(wildcard tests/guests/*.S))
@@ -44,24 +49,30 @@ $(B)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(MP_CFLAGS) -c -o $@ $<
 
+$(B)/libmplib.a: $(MPLIB_OBJS)
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
 $(B)/libmemplug.a: $(LIB_OBJS)
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
 
-$(B)/memplug: $(B)/obj/vmm/main.o $(B)/libmemplug.a
+$(B)/memplug: $(B)/obj/vmm/main.o $(B)/libmemplug.a $(B)/libmplib.a
 	$(CC) $(CFLAGS) $(MP_CFLAGS) -o $@ $^ $(LDLIBS)
 
-# The control-socket client; LDLIBS carries -ljansson.
-$(B)/memplugctl: $(CTL_OBJS) $(B)/libmemplug.a
-	$(CC) $(CFLAGS) $(MP_CFLAGS) -o $@ $^ $(LDLIBS)
+# The control-socket client: lib/ and the _OST names, not the VMM.
+$(B)/memplugctl: $(CTL_OBJS) $(B)/libmplib.a
+	$(CC) $(CFLAGS) $(MP_CFLAGS) -o $@ $^ -ljansson
 
-$(B)/tests/%: $(B)/obj/tests/%.o $(B)/obj/tests/unit.o $(B)/libmemplug.a
+$(B)/tests/%: $(B)/obj/tests/%.o $(B)/obj/tests/unit.o $(B)/libmemplug.a \
+		$(B)/libmplib.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(MP_CFLAGS) -o $@ $^ $(LDLIBS)
 
 # Tiny ELF guests for the VMM smoke tests and the benchmarks: 64-bit code,
 # loaded at 1 MiB like a vmlinux, no libc.
-$(B)/tests/guests/%.elf: tests/guests/%.S tests/guests/guest.ld tests/guests/common.h vmm/layout.h
+$(B)/tests/guests/%.elf: tests/guests/%.S tests/guests/guest.ld tests/guests/common.h \
+		include/memplug/layout.h include/memplug/hw/pm.h
 	@mkdir -p $(dir $@)
 	$(CC) -nostdlib -static -I. -Wl,-T,tests/guests/guest.ld -Wl,--build-id=none -o $@ $<
 

@@ -8,6 +8,9 @@
 
 #include <stdio.h>
 
+#include "acpi/ost.h"
+#include "include/memplug/hw/memhp.h"
+
 /* \_S5: the SLP_TYP values OSPM writes to PM1a_CNT and PM1b_CNT to power
  * off; the last two elements are reserved. */
 static void sleep_states(struct aml *a, const struct acpi_config *cfg)
@@ -74,6 +77,19 @@ static void select_arg0(struct aml *a)
 	aml_name(a, "SEL");
 }
 
+/* A DWord register field at its offset in the block (the Offset emits
+ * nothing where the previous field ends). */
+static void reg_field(struct aml *a, const char *name, uint32_t off)
+{
+	aml_field_offset(a, off);
+	aml_field_unit(a, name, 32);
+}
+
+/* STATUS as 1-bit fields from bit 0 up, in this order. */
+_Static_assert(MEMHP_STATUS_ENABLED == 1 << 0 && MEMHP_STATUS_INSERT == 1 << 1 &&
+		       MEMHP_STATUS_REMOVE == 1 << 2 && MEMHP_STATUS_EJECT == 1 << 3,
+	       "STATUS bits ENAB, INSR, REMV, EJCT are bits 0 to 3");
+
 /* Name (_CRS, ...), the OperationRegion and the Fields over it. */
 static void memhp_registers(struct aml *a, const struct acpi_config *cfg)
 {
@@ -82,32 +98,31 @@ static void memhp_registers(struct aml *a, const struct acpi_config *cfg)
 	aml_name_def(a, "_CRS");
 	r = aml_restemplate_begin(a);
 	aml_res_io(a, true, cfg->memhp_port, cfg->memhp_port, 1,
-		   ACPI_MEMHP_REGS_LEN);
+		   MEMHP_REGS_LEN);
 	aml_end(a, r);
 	aml_op_region(a, "MHPR", AML_SPACE_IO, cfg->memhp_port,
-		      ACPI_MEMHP_REGS_LEN);
+		      MEMHP_REGS_LEN);
 	/* Read side. The registers are DWords and every name covers a whole
 	 * one, so Preserve never turns into a read-modify-write. */
 	f = aml_field_begin(a, "MHPR", AML_DWORD_ACC, false, AML_PRESERVE);
-	aml_field_unit(a, "BALO", 32); /* 0x00 BASE_LO */
-	aml_field_unit(a, "BAHI", 32); /* 0x04 BASE_HI */
-	aml_field_unit(a, "SZLO", 32); /* 0x08 SIZE_LO */
-	aml_field_unit(a, "SZHI", 32); /* 0x0c SIZE_HI */
-	aml_field_unit(a, "PXM", 32);  /* 0x10 PXM */
-	aml_field_offset(a, 0x18);
-	aml_field_unit(a, "NEXT", 32); /* 0x18 NEXT (also selects) */
+	reg_field(a, "BALO", MEMHP_REG_BASE_LO);
+	reg_field(a, "BAHI", MEMHP_REG_BASE_HI);
+	reg_field(a, "SZLO", MEMHP_REG_SIZE_LO);
+	reg_field(a, "SZHI", MEMHP_REG_SIZE_HI);
+	reg_field(a, "PXM", MEMHP_REG_PXM);
+	reg_field(a, "NEXT", MEMHP_REG_NEXT); /* also selects */
 	aml_end(a, f);
 	/* Write side of the same offsets. */
 	f = aml_field_begin(a, "MHPR", AML_DWORD_ACC, false, AML_PRESERVE);
-	aml_field_unit(a, "SEL", 32);  /* 0x00 SEL */
-	aml_field_unit(a, "OEVT", 32); /* 0x04 OST_EVENT */
-	aml_field_unit(a, "OSTA", 32); /* 0x08 OST_STATUS, records the pair */
+	reg_field(a, "SEL", MEMHP_REG_SEL);
+	reg_field(a, "OEVT", MEMHP_REG_OST_EVENT);
+	reg_field(a, "OSTA", MEMHP_REG_OST_STATUS); /* records the pair */
 	aml_end(a, f);
 	/* STATUS: a write of one bit must not be merged with the others read
 	 * back (Preserve would write INSERT back as 1 and clear it by
 	 * accident when clearing REMOVE), so unnamed bits are written as 0. */
 	f = aml_field_begin(a, "MHPR", AML_BYTE_ACC, false, AML_WRITE_AS_ZEROS);
-	aml_field_offset(a, 0x14);
+	aml_field_offset(a, MEMHP_REG_STATUS);
 	aml_field_unit(a, "ENAB", 1); /* bit 0 ENABLED */
 	aml_field_unit(a, "INSR", 1); /* bit 1 INSERT: write 1 to clear */
 	aml_field_unit(a, "REMV", 1); /* bit 2 REMOVE: write 1 to clear */
@@ -353,10 +368,11 @@ static void method_mscn(struct aml *a, unsigned int slots)
 	aml_op(a, AML_LLESS);
 	aml_local(a, 1);
 	aml_int(a, 2 * slots);
-	/* Device Check (1) for an insert, Eject Request (3) for a remove. */
-	scan_event(a, "INSR", 1);
+	/* Device Check for an insert, Eject Request for a remove (a Notify
+	 * value is also the source event of the _OST that answers it). */
+	scan_event(a, "INSR", OST_SRC_DEVICE_CHECK);
 	e = aml_else_begin(a);
-	scan_event(a, "REMV", 3);
+	scan_event(a, "REMV", OST_SRC_EJECT_REQUEST);
 	aml_end(a, e);
 	aml_op(a, AML_INCREMENT);
 	aml_local(a, 1);

@@ -9,11 +9,15 @@
 #include "acpi/tables.h"
 
 #include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "acpi/aml.h"
 #include "acpi/dsdt.h"
+#include "include/memplug/hw/pm.h"
 
 #define OEM_ID "MEMPLG"
 #define OEM_TABLE_ID "MEMPLUG "
@@ -170,18 +174,36 @@ static bool ranges_overlap(uint64_t b1, uint64_t s1, uint64_t b2, uint64_t s2)
 	return b1 <= b2 + (s2 - 1) && b2 <= b1 + (s1 - 1);
 }
 
-static int check_memhp(const struct acpi_config *cfg)
+/* Returns -EINVAL with the message in err. */
+__attribute__((format(printf, 3, 4)))
+static int refuse(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	return -EINVAL;
+}
+
+static int check_memhp(const struct acpi_config *cfg, char *err,
+		       size_t errlen)
 {
 	if (!cfg->memhp_slots)
 		return 0;
-	if (cfg->memhp_slots > ACPI_MEMHP_MAX_SLOTS)
-		return -EINVAL;
+	if (cfg->memhp_slots > MEMHP_MAX_SLOTS)
+		return refuse(err, errlen, "%u memory hotplug slots: at most %d",
+			      cfg->memhp_slots, MEMHP_MAX_SLOTS);
 	if (!cfg->memhp_port ||
-	    cfg->memhp_port > 0x10000 - ACPI_MEMHP_REGS_LEN)
-		return -EINVAL;
+	    cfg->memhp_port > 0x10000 - MEMHP_REGS_LEN)
+		return refuse(err, errlen, "memory hotplug port 0x%x: its "
+			      "0x%x-byte block must lie in ports 1-0xffff",
+			      cfg->memhp_port, MEMHP_REGS_LEN);
 	/* The GPE0 block's status half has gpe0_len / 2 bytes of GPEs. */
 	if (cfg->memhp_gpe >= cfg->gpe0_len / 2 * 8)
-		return -EINVAL;
+		return refuse(err, errlen, "memory hotplug GPE %u is past the "
+			      "%u GPEs of the GPE0 block", cfg->memhp_gpe,
+			      cfg->gpe0_len / 2 * 8);
 	return 0;
 }
 
@@ -189,53 +211,82 @@ static int check_memhp(const struct acpi_config *cfg)
  * (overlapping nodes, RAM outside every node), so refuse such tables here,
  * where the mistake is. Covering all of the e820 RAM is left to the caller,
  * which knows the memory map. */
-static int check_srat(const struct acpi_config *cfg)
+static int check_srat(const struct acpi_config *cfg, char *err,
+		      size_t errlen)
 {
 	unsigned int nodes = numa_nodes(cfg);
 
 	if (cfg->nram > ACPI_MAX_RAM_RANGES)
-		return -EINVAL;
+		return refuse(err, errlen, "%u RAM ranges: at most %d",
+			      cfg->nram, ACPI_MAX_RAM_RANGES);
 	if (!has_srat(cfg))
 		return 0;
 	if (!cfg->nram)
-		return -EINVAL;
+		return refuse(err, errlen, "the SRAT needs the boot RAM ranges "
+			      "and there are none");
 	if (has_hp_window(cfg) && !range_ok(cfg->hp_base, cfg->hp_size))
-		return -EINVAL;
+		return refuse(err, errlen, "hotplug window 0x%" PRIx64
+			      "+0x%" PRIx64 " wraps", cfg->hp_base,
+			      cfg->hp_size);
 	for (unsigned int i = 0; i < cfg->ncpus; i++)
 		if (cfg->cpu_pxm[i] >= nodes)
-			return -EINVAL;
+			return refuse(err, errlen, "vCPU %u is on node %u of "
+				      "%u", i, cfg->cpu_pxm[i], nodes);
 	for (unsigned int i = 0; i < cfg->nram; i++) {
 		const struct acpi_mem_range *r = &cfg->ram[i];
 
-		if (r->pxm >= nodes || !range_ok(r->base, r->size))
-			return -EINVAL;
+		if (r->pxm >= nodes)
+			return refuse(err, errlen, "RAM range %u is on node "
+				      "%u of %u", i, r->pxm, nodes);
+		if (!range_ok(r->base, r->size))
+			return refuse(err, errlen, "RAM range %u (0x%" PRIx64
+				      "+0x%" PRIx64 ") is empty or wraps", i,
+				      r->base, r->size);
 		for (unsigned int j = 0; j < i; j++)
 			if (ranges_overlap(r->base, r->size, cfg->ram[j].base,
 					   cfg->ram[j].size))
-				return -EINVAL;
+				return refuse(err, errlen, "RAM range %u "
+					      "overlaps RAM range %u", i, j);
 		if (has_hp_window(cfg) &&
 		    ranges_overlap(r->base, r->size, cfg->hp_base,
 				   cfg->hp_size))
-			return -EINVAL;
+			return refuse(err, errlen, "RAM range %u overlaps the "
+				      "hotplug window", i);
 	}
 	return 0;
 }
 
-static int check_config(const struct acpi_config *cfg)
+static int check_config(const struct acpi_config *cfg, char *err,
+			size_t errlen)
 {
+	const struct {
+		uint16_t port;
+		const char *name;
+	} ports[] = {
+		{ cfg->pm1a_evt_port, "PM1a event" },
+		{ cfg->pm1a_cnt_port, "PM1a control" },
+		{ cfg->pm_tmr_port, "PM timer" },
+		{ cfg->gpe0_port, "GPE0" },
+		{ cfg->reset_port, "reset" },
+	};
+
 	if (cfg->ncpus < 1 || cfg->ncpus > MAX_CPUS)
-		return -EINVAL;
+		return refuse(err, errlen, "%u vCPUs: the MADT takes 1 to %d "
+			      "(8-bit xAPIC ids)", cfg->ncpus, MAX_CPUS);
 	/* The SCI gets an ISA interrupt source override; IRQ 0 and GSI 2 are
 	 * the timer's. */
 	if (cfg->sci_irq < 1 || cfg->sci_irq > 15 || cfg->sci_irq == 2)
-		return -EINVAL;
+		return refuse(err, errlen, "SCI IRQ %u: need an ISA IRQ other "
+			      "than 0 and 2", cfg->sci_irq);
 	/* GPE0 is a status half and an enable half of equal size. */
 	if (!cfg->gpe0_len || cfg->gpe0_len % 2)
-		return -EINVAL;
-	if (!cfg->pm1a_evt_port || !cfg->pm1a_cnt_port || !cfg->pm_tmr_port ||
-	    !cfg->gpe0_port || !cfg->reset_port)
-		return -EINVAL;
-	if (check_memhp(cfg) || check_srat(cfg))
+		return refuse(err, errlen, "GPE0 block length %u: need an even "
+			      "number above 0", cfg->gpe0_len);
+	for (size_t i = 0; i < sizeof(ports) / sizeof(ports[0]); i++)
+		if (!ports[i].port)
+			return refuse(err, errlen, "the %s port is 0",
+				      ports[i].name);
+	if (check_memhp(cfg, err, errlen) || check_srat(cfg, err, errlen))
 		return -EINVAL;
 	return 0;
 }
@@ -277,9 +328,9 @@ static void write_fadt(uint8_t *t, const struct acpi_config *cfg,
 	put_le(t + 64, cfg->pm1a_cnt_port, 4);
 	put_le(t + 76, cfg->pm_tmr_port, 4);
 	put_le(t + 80, cfg->gpe0_port, 4);
-	t[88] = 4; /* PM1_EVT_LEN: status + enable, 2 bytes each */
-	t[89] = 2; /* PM1_CNT_LEN */
-	t[91] = 4; /* PM_TMR_LEN */
+	t[88] = ACPI_PM1_EVT_LEN;
+	t[89] = ACPI_PM1_CNT_LEN;
+	t[91] = ACPI_PM_TMR_LEN;
 	t[92] = cfg->gpe0_len;
 	put_le(t + 96, FADT_C2_LATENCY_NONE, 2);
 	put_le(t + 98, FADT_C3_LATENCY_NONE, 2);
@@ -291,13 +342,13 @@ static void write_fadt(uint8_t *t, const struct acpi_config *cfg,
 	       FADT_WBINVD | FADT_PROC_C1 | FADT_SLP_BUTTON | FADT_TMR_VAL_EXT |
 		       FADT_RESET_REG_SUP,
 	       4);
-	gas_io(t + 116, 1, GAS_BYTE, cfg->reset_port);
+	gas_io(t + 116, ACPI_PM_RESET_LEN, GAS_BYTE, cfg->reset_port);
 	t[128] = cfg->reset_value;
 	t[131] = FADT_MINOR_REVISION;
 	put_le(t + 140, dsdt, 8);
-	gas_io(t + 148, 4, GAS_WORD, cfg->pm1a_evt_port);
-	gas_io(t + 172, 2, GAS_WORD, cfg->pm1a_cnt_port);
-	gas_io(t + 208, 4, GAS_DWORD, cfg->pm_tmr_port);
+	gas_io(t + 148, ACPI_PM1_EVT_LEN, GAS_WORD, cfg->pm1a_evt_port);
+	gas_io(t + 172, ACPI_PM1_CNT_LEN, GAS_WORD, cfg->pm1a_cnt_port);
+	gas_io(t + 208, ACPI_PM_TMR_LEN, GAS_DWORD, cfg->pm_tmr_port);
 	gas_io(t + 220, cfg->gpe0_len, GAS_BYTE, cfg->gpe0_port);
 	checksum(t, FADT_LEN, 9);
 }
@@ -410,7 +461,8 @@ static void write_dsdt(uint8_t *t, const struct aml *a)
 }
 
 int acpi_build(const struct acpi_config *cfg, uint64_t base, uint8_t *out,
-	       size_t out_size, struct acpi_layout *layout)
+	       size_t out_size, struct acpi_layout *layout, char *err_msg,
+	       size_t errlen)
 {
 	uint64_t xsdt_entries[XSDT_MAX_ENTRIES];
 	size_t nxsdt = 2;
@@ -419,15 +471,18 @@ int acpi_build(const struct acpi_config *cfg, uint64_t base, uint8_t *out,
 	int err;
 
 	if (base % 16)
-		return -EINVAL;
-	err = check_config(cfg);
+		return refuse(err_msg, errlen, "base 0x%" PRIx64 " is not "
+			      "16-byte aligned", base);
+	err = check_config(cfg, err_msg, errlen);
 	if (err)
 		return err;
 	aml_init(&dsdt);
 	acpi_dsdt_aml(&dsdt, cfg);
 	err = aml_finish(&dsdt);
-	if (err)
+	if (err) {
+		snprintf(err_msg, errlen, "the DSDT's AML: %s", strerror(-err));
 		goto out;
+	}
 
 	if (has_srat(cfg))
 		nxsdt++;
@@ -442,12 +497,16 @@ int acpi_build(const struct acpi_config *cfg, uint64_t base, uint8_t *out,
 		p.dsdt = align_up(p.srat + srat_len(cfg), 16);
 	p.end = p.dsdt + HEADER_LEN + dsdt.len;
 	if (p.end > out_size) {
+		snprintf(err_msg, errlen, "the tables take %zu bytes, %zu are "
+			 "free", p.end, out_size);
 		err = -ENOSPC;
 		goto out;
 	}
 	/* FIRMWARE_CTRL and the FADT's DSDT are 32-bit pointers. */
 	if (base > UINT32_MAX || p.end > UINT32_MAX - base + 1) {
-		err = -EINVAL;
+		err = refuse(err_msg, errlen, "the tables at 0x%" PRIx64 " (%zu "
+			     "bytes) do not end below 4 GiB, where the FADT's "
+			     "32-bit pointers reach", base, p.end);
 		goto out;
 	}
 

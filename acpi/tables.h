@@ -6,6 +6,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "include/memplug/hw/memhp.h"
+
 #define ACPI_MAX_RAM_RANGES 8
 
 struct acpi_config {
@@ -22,8 +24,8 @@ struct acpi_config {
 
 	/* Memory hotplug: 0 slots = none (no MHPC, no _E0x, SRAT only if
 	 * numa_nodes > 1). */
-	unsigned int memhp_slots; /* up to 256 */
-	uint16_t memhp_port;	  /* 0x20-byte register block, docs/memhp.md */
+	unsigned int memhp_slots; /* up to MEMHP_MAX_SLOTS */
+	uint16_t memhp_port;	  /* MEMHP_REGS_LEN bytes, docs/memhp.md */
 	uint8_t memhp_gpe;	  /* GPE0 bit whose _Exx method runs the scan */
 	/* NUMA: proximity domain of each vCPU and boot RAM ranges per domain.
 	 * 0 nodes is taken as 1, so callers that predate NUMA keep working. */
@@ -39,10 +41,6 @@ struct acpi_config {
 	uint64_t hp_base, hp_size;
 };
 
-/* The memory hotplug controller's register block (docs/memhp.md). */
-#define ACPI_MEMHP_REGS_LEN 0x20
-#define ACPI_MEMHP_MAX_SLOTS 256 /* device names MP00..MPFF */
-
 /* Where each table landed, as guest-physical addresses (for tests and logs). */
 struct acpi_layout {
 	uint64_t rsdp, xsdt, fadt, facs, madt, dsdt;
@@ -53,7 +51,8 @@ struct acpi_layout {
 /* Build RSDP, XSDT, FADT, FACS, MADT, SRAT (if any) and DSDT into
  * out[0..out_size), which the caller copies to guest-physical address base
  * (16-byte aligned; the RSDP is placed first, at base). Returns 0 or
- * -ENOSPC / -EINVAL.
+ * -ENOSPC / -EINVAL (or the AML emitter's error) with a message in err
+ * naming the field and its value.
  *
  * The SRAT is built when memhp_slots > 0 or numa_nodes > 1: one entry per
  * vCPU, one per boot RAM range and, with slots and hp_size > 0, one for the
@@ -63,7 +62,7 @@ struct acpi_layout {
  * 16-byte aligned or the tables would not all lie below 4 GiB (the FADT has
  * 32-bit pointers), ncpus is not 1..255 (8-bit xAPIC ids), sci_irq is not an
  * ISA IRQ other than 0 and 2 (the timer's override), gpe0_len is 0 or odd, or
- * a port is 0. With memory hotplug: more than 256 slots, memhp_port 0 or its
+ * a port is 0. With memory hotplug: more than MEMHP_MAX_SLOTS slots, memhp_port 0 or its
  * block past 0xffff, memhp_gpe outside the GPE0 block. For the SRAT: a
  * vCPU or RAM range on a node >= numa_nodes, more than 8 RAM ranges or none
  * at all, an empty range, one that wraps or overlaps another (or the
@@ -71,6 +70,7 @@ struct acpi_layout {
  * SRAT's nodes if more than 1 MiB is left out); that is the caller's to get
  * right. layout may be NULL. */
 int acpi_build(const struct acpi_config *cfg, uint64_t base, uint8_t *out,
-	       size_t out_size, struct acpi_layout *layout);
+	       size_t out_size, struct acpi_layout *layout, char *err,
+	       size_t errlen);
 
 #endif

@@ -3,9 +3,9 @@
  * answer), lists them, follows events and sends raw QMP commands. */
 #include <errno.h>
 #include <getopt.h>
-#include <inttypes.h>
 #include <math.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,8 +14,8 @@
 #include <jansson.h>
 
 #include "acpi/ost.h"
-#include "ctl/qmp.h"
-#include "vmm/config.h"
+#include "ctl/qmpc.h"
+#include "lib/size.h"
 
 #define MEMPLUGCTL_VERSION "0.1.0"
 #define DEFAULT_TIMEOUT_S 300.0
@@ -131,24 +131,6 @@ static int parse_timeout(const char *s, double *out)
 	return 0;
 }
 
-/* "1G", "512M", or bytes when no suffix divides the value. */
-static void format_size(uint64_t v, char *out, size_t len)
-{
-	static const char suffix[] = "KMGT";
-	int i;
-
-	for (i = 3; i >= 0; i--) {
-		unsigned int shift = 10 * (unsigned int)(i + 1);
-
-		if (v && !(v & ((UINT64_C(1) << shift) - 1))) {
-			snprintf(out, len, "%" PRIu64 "%c", v >> shift,
-				 suffix[i]);
-			return;
-		}
-	}
-	snprintf(out, len, "%" PRIu64, v);
-}
-
 /* The socket from -s, else $MEMPLUG_SOCKET. */
 static const char *resolve_socket(const char *opt)
 {
@@ -164,9 +146,9 @@ static const char *resolve_socket(const char *opt)
 	return NULL;
 }
 
-static int connect_or_complain(struct qmp *q, const char *sock)
+static int connect_or_complain(struct qmpc *q, const char *sock)
 {
-	if (qmp_open(q, sock) < 0) {
+	if (qmpc_open(q, sock) < 0) {
 		errmsg("%s", q->err);
 		return -1;
 	}
@@ -218,14 +200,14 @@ static int deleted_event_for(json_t *ev, const char *id)
 /* ---- memory devices ---- */
 
 /* Calls fn for each entry of query-memory-devices that has an id. */
-static int for_each_memory_device(struct qmp *q,
+static int for_each_memory_device(struct qmpc *q,
 				  int (*fn)(json_t *data, void *ctx), void *ctx)
 {
 	json_t *list, *dev;
 	size_t i;
 	int r;
 
-	r = qmp_execute(q, "query-memory-devices", NULL, &list);
+	r = qmpc_execute(q, "query-memory-devices", NULL, &list);
 	if (r < 0)
 		return r;
 	if (!json_is_array(list)) {
@@ -265,12 +247,12 @@ static int id_in_use(json_t *list, const char *id)
 }
 
 /* First of dimm0, dimm1, ... that no memory device uses. */
-static int pick_id(struct qmp *q, char *out, size_t len)
+static int pick_id(struct qmpc *q, char *out, size_t len)
 {
 	json_t *list;
 	int r;
 
-	r = qmp_execute(q, "query-memory-devices", NULL, &list);
+	r = qmpc_execute(q, "query-memory-devices", NULL, &list);
 	if (r < 0)
 		return r;
 	for (unsigned int n = 0; n < 100000; n++) {
@@ -357,7 +339,7 @@ static bool guest_went_away(json_t *ev, const char *id, const char *before)
 }
 
 /* After device_add: the guest's _OST for the insertion of id. */
-static int wait_for_insert(struct qmp *q, const char *id, int64_t start_ms,
+static int wait_for_insert(struct qmpc *q, const char *id, int64_t start_ms,
 			   double timeout)
 {
 	int64_t deadline = start_ms + (int64_t)(timeout * 1000.0);
@@ -367,7 +349,7 @@ static int wait_for_insert(struct qmp *q, const char *id, int64_t start_ms,
 		json_t *ev;
 		int r;
 
-		r = qmp_next_event(q, deadline, &ev);
+		r = qmpc_next_event(q, deadline, &ev);
 		if (r == -ETIMEDOUT) {
 			errmsg("%s: no answer from the guest within %g s; the "
 			       "DIMM stays plugged (see memplugctl list)", id,
@@ -384,7 +366,7 @@ static int wait_for_insert(struct qmp *q, const char *id, int64_t start_ms,
 			if (st == OST_SUCCESS) {
 				printf("%s: guest accepted (OST success) after "
 				       "%.1f s\n", id,
-				       (double)(qmp_now_ms() - start_ms) / 1000);
+				       (double)(qmpc_now_ms() - start_ms) / 1000);
 				return EXIT_OK;
 			}
 			errmsg("%s: guest refused: 0x%02llx %s (the DIMM stays "
@@ -437,9 +419,9 @@ static int cmd_add(int argc, char **argv, const char *sock)
 	};
 	struct add_args a = { .node = -1, .qom_type = "memory-backend-ram",
 			      .timeout = DEFAULT_TIMEOUT_S };
-	char idbuf[64], memdev[300], err[sizeof(((struct qmp *)0)->err)];
+	char idbuf[64], memdev[300], err[sizeof(((struct qmpc *)0)->err)];
 	json_t *args;
-	struct qmp q;
+	struct qmpc q;
 	int64_t start;
 	unsigned int node;
 	int c, r;
@@ -450,7 +432,7 @@ static int cmd_add(int argc, char **argv, const char *sock)
 		case 's': sock = optarg; break;
 		case 'h': usage(stdout); return EXIT_OK;
 		case OPT_NODE:
-			if (config_parse_uint(optarg, &node) < 0) {
+			if (uint_parse(optarg, &node) < 0) {
 				errmsg("add: --node %s: need a node number "
 				       "(0, 1, ...)", optarg);
 				return EXIT_FAIL;
@@ -492,7 +474,7 @@ static int cmd_add(int argc, char **argv, const char *sock)
 		return EXIT_FAIL;
 	}
 	a.size_text = argv[optind];
-	r = config_parse_size(a.size_text, &a.size);
+	r = size_parse(a.size_text, SIZE_BYTES, &a.size);
 	if (r < 0) {
 		errmsg("add: \"%s\" is not a size (use a number with an "
 		       "optional K, M, G or T suffix, e.g. 1G)", a.size_text);
@@ -525,7 +507,7 @@ static int cmd_add(int argc, char **argv, const char *sock)
 	/* Preallocating gigabytes takes seconds: memplug reports progress. */
 	q.on_event = show_prealloc;
 	q.event_ctx = memdev;
-	r = qmp_execute(&q, "object-add", args, NULL);
+	r = qmpc_execute(&q, "object-add", args, NULL);
 	q.on_event = NULL;
 	if (r < 0)
 		goto fail;
@@ -536,14 +518,14 @@ static int cmd_add(int argc, char **argv, const char *sock)
 		json_object_set_new(args, "node", json_integer(a.node));
 	/* Events from now on are kept (queued while device_add waits for its
 	 * reply); older ones cannot be about this insertion. */
-	qmp_drop_events(&q);
-	start = qmp_now_ms();
-	r = qmp_execute(&q, "device_add", args, NULL);
+	qmpc_drop_events(&q);
+	start = qmpc_now_ms();
+	r = qmpc_execute(&q, "device_add", args, NULL);
 	if (r < 0) {
 		memcpy(err, q.err, sizeof(err));
 		if (r == -EREMOTEIO) {
 			/* Leave nothing behind: the backend goes too. */
-			if (qmp_execute(&q, "object-del",
+			if (qmpc_execute(&q, "object-del",
 					json_pack("{s:s}", "id", memdev),
 					NULL) < 0) {
 				errmsg("%s", err);
@@ -566,18 +548,18 @@ static int cmd_add(int argc, char **argv, const char *sock)
 	printf("%s\n", a.id);
 	fflush(stdout);
 	r = a.wait ? wait_for_insert(&q, a.id, start, a.timeout) : EXIT_OK;
-	qmp_close(&q);
+	qmpc_close(&q);
 	return r;
 fail:
 	errmsg("%s", q.err);
 out_fail:
-	qmp_close(&q);
+	qmpc_close(&q);
 	return EXIT_FAIL;
 }
 
 /* ---- remove ---- */
 
-static int wait_for_removal(struct qmp *q, const char *id, const char *memdev,
+static int wait_for_removal(struct qmpc *q, const char *id, const char *memdev,
 			    int64_t start_ms, double timeout)
 {
 	int64_t deadline = start_ms + (int64_t)(timeout * 1000.0);
@@ -587,7 +569,7 @@ static int wait_for_removal(struct qmp *q, const char *id, const char *memdev,
 		json_t *ev;
 		int r;
 
-		r = qmp_next_event(q, deadline, &ev);
+		r = qmpc_next_event(q, deadline, &ev);
 		if (r == -ETIMEDOUT) {
 			errmsg("%s: the guest did not eject it within %g s; the "
 			       "DIMM stays plugged (see memplugctl list)", id,
@@ -599,14 +581,14 @@ static int wait_for_removal(struct qmp *q, const char *id, const char *memdev,
 			return EXIT_FAIL;
 		}
 		if (deleted_event_for(ev, id)) {
-			double secs = (double)(qmp_now_ms() - start_ms) / 1000;
+			double secs = (double)(qmpc_now_ms() - start_ms) / 1000;
 
 			json_decref(ev);
 			if (!*memdev) {
 				printf("%s: removed after %.1f s\n", id, secs);
 				return EXIT_OK;
 			}
-			if (qmp_execute(q, "object-del",
+			if (qmpc_execute(q, "object-del",
 					json_pack("{s:s}", "id", memdev),
 					NULL) < 0) {
 				errmsg("%s: removed, but its backend %s stays: "
@@ -648,7 +630,7 @@ static int cmd_remove(int argc, char **argv, const char *sock)
 	struct memdev_find f = { 0 };
 	double timeout = DEFAULT_TIMEOUT_S;
 	int wait = 0, cancel = 0, timeout_given = 0, c, r;
-	struct qmp q;
+	struct qmpc q;
 	int64_t start;
 
 	optind = 0;
@@ -689,13 +671,13 @@ static int cmd_remove(int argc, char **argv, const char *sock)
 	if (!sock || connect_or_complain(&q, sock) < 0)
 		return EXIT_FAIL;
 	if (cancel) {
-		if (qmp_execute(&q, "x-memplug-device-del-cancel",
+		if (qmpc_execute(&q, "x-memplug-device-del-cancel",
 				json_pack("{s:s}", "id", f.id), NULL) < 0) {
 			errmsg("%s", q.err);
 			goto fail;
 		}
 		printf("%s: removal cancelled\n", f.id);
-		qmp_close(&q);
+		qmpc_close(&q);
 		return EXIT_OK;
 	}
 
@@ -709,9 +691,9 @@ static int cmd_remove(int argc, char **argv, const char *sock)
 		       f.id);
 		goto fail;
 	}
-	qmp_drop_events(&q);
-	start = qmp_now_ms();
-	if (qmp_execute(&q, "device_del", json_pack("{s:s}", "id", f.id),
+	qmpc_drop_events(&q);
+	start = qmpc_now_ms();
+	if (qmpc_execute(&q, "device_del", json_pack("{s:s}", "id", f.id),
 			NULL) < 0) {
 		errmsg("%s", q.err);
 		goto fail;
@@ -723,14 +705,14 @@ static int cmd_remove(int argc, char **argv, const char *sock)
 			       f.id, f.memdev);
 		else
 			printf("%s: eject requested from the guest\n", f.id);
-		qmp_close(&q);
+		qmpc_close(&q);
 		return EXIT_OK;
 	}
 	r = wait_for_removal(&q, f.id, f.memdev, start, timeout);
-	qmp_close(&q);
+	qmpc_close(&q);
 	return r;
 fail:
-	qmp_close(&q);
+	qmpc_close(&q);
 	return EXIT_FAIL;
 }
 
@@ -811,8 +793,8 @@ static int print_table(json_t *list)
 		int_cell(json_object_get(d, "addr"), "0x%llx", row[2],
 			 sizeof(row[2]));
 		if (json_is_integer(size) && json_integer_value(size) >= 0)
-			format_size((uint64_t)json_integer_value(size), row[3],
-				    sizeof(row[3]));
+			size_fmt((uint64_t)json_integer_value(size), row[3],
+				 sizeof(row[3]));
 		else
 			snprintf(row[3], sizeof(row[3]), "-");
 		int_cell(json_object_get(d, "node"), "%lld", row[4],
@@ -847,7 +829,7 @@ static int cmd_list(int argc, char **argv, const char *sock)
 	};
 	int as_json = 0, c, r;
 	json_t *list;
-	struct qmp q;
+	struct qmpc q;
 
 	optind = 0;
 	while ((c = getopt_long(argc, argv, ":s:h", opts, NULL)) != -1) {
@@ -865,12 +847,12 @@ static int cmd_list(int argc, char **argv, const char *sock)
 	sock = resolve_socket(sock);
 	if (!sock || connect_or_complain(&q, sock) < 0)
 		return EXIT_FAIL;
-	if (qmp_execute(&q, "x-memplug-query-dimms", NULL, &list) < 0) {
+	if (qmpc_execute(&q, "x-memplug-query-dimms", NULL, &list) < 0) {
 		errmsg("%s", q.err);
-		qmp_close(&q);
+		qmpc_close(&q);
 		return EXIT_FAIL;
 	}
-	qmp_close(&q);
+	qmpc_close(&q);
 	if (!json_is_array(list)) {
 		errmsg("memplug's answer to x-memplug-query-dimms is not a list");
 		json_decref(list);
@@ -902,7 +884,7 @@ static int cmd_events(int argc, char **argv, const char *sock)
 		{ 0 }
 	};
 	int shut_down = 0, c;
-	struct qmp q;
+	struct qmpc q;
 
 	optind = 0;
 	while ((c = getopt_long(argc, argv, ":s:h", opts, NULL)) != -1) {
@@ -922,10 +904,10 @@ static int cmd_events(int argc, char **argv, const char *sock)
 	for (;;) {
 		json_t *ev;
 		char *text;
-		int r = qmp_next_event(&q, QMP_FOREVER, &ev);
+		int r = qmpc_next_event(&q, QMPC_FOREVER, &ev);
 
 		if (r < 0) {
-			qmp_close(&q);
+			qmpc_close(&q);
 			/* The connection ending after SHUTDOWN is the VM
 			 * stopping: the normal end of the stream. */
 			if (r == -ECONNRESET && shut_down)
@@ -945,7 +927,7 @@ static int cmd_events(int argc, char **argv, const char *sock)
 		if (fflush(stdout) == EOF) {
 			int e = errno;
 
-			qmp_close(&q);
+			qmpc_close(&q);
 			if (e == EPIPE)
 				return EXIT_OK;	/* the reader went away */
 			errmsg("writing events to stdout: %s", strerror(e));
@@ -965,7 +947,7 @@ static int cmd_raw(int argc, char **argv, const char *sock)
 	};
 	json_t *cmd, *reply;
 	json_error_t jerr;
-	struct qmp q;
+	struct qmpc q;
 	char *text;
 	int c, r;
 
@@ -1001,14 +983,14 @@ static int cmd_raw(int argc, char **argv, const char *sock)
 		json_decref(cmd);
 		return EXIT_FAIL;
 	}
-	r = qmp_transact(&q, cmd, &reply);
+	r = qmpc_transact(&q, cmd, &reply);
 	json_decref(cmd);
 	if (r < 0) {
 		errmsg("%s", q.err);
-		qmp_close(&q);
+		qmpc_close(&q);
 		return EXIT_FAIL;
 	}
-	qmp_close(&q);
+	qmpc_close(&q);
 	text = json_dumps(reply, JSON_COMPACT);
 	r = json_object_get(reply, "error") ? EXIT_FAIL : EXIT_OK;
 	json_decref(reply);

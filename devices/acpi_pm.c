@@ -4,23 +4,19 @@
 #include <string.h>
 
 #define PM_TIMER_HZ 3579545ULL
-#define PM1_CNT_SCI_EN 0x0001
-#define PM1_CNT_SLP_EN 0x2000
-#define PM1_CNT_SLP_TYP_SHIFT 10
-#define PM1_CNT_SLP_TYP_MASK 0x1c00
-/* Global lock release (BIOS wants the lock): no firmware here ever does,
- * but OSPM enables the event at start-up and checks that the bit sticks. */
-#define PM1_GBL 0x0020
-/* Status bits the hardware implements; the rest read as zero. */
-#define PM1_STS_MASK (ACPI_PM1_PWRBTN | ACPI_PM1_WAK | PM1_GBL)
-#define PM1_EN_MASK (ACPI_PM1_PWRBTN | PM1_GBL)
+/* Status bits the hardware implements; the rest read as zero. GBL is the
+ * global lock release (BIOS wants the lock): no firmware here ever sets
+ * it, but OSPM enables the event at start-up and checks that the bit
+ * sticks. */
+#define PM1_STS_MASK (ACPI_PM1_PWRBTN | ACPI_PM1_WAK | ACPI_PM1_GBL)
+#define PM1_EN_MASK (ACPI_PM1_PWRBTN | ACPI_PM1_GBL)
 
 void acpi_pm_reset(struct acpi_pm *pm)
 {
 	pthread_mutex_lock(&pm->lock);
 	pm->pm1_sts = pm->pm1_en = 0;
 	/* SMI_CMD is 0 in the FADT: the machine is always in ACPI mode. */
-	pm->pm1_cnt = PM1_CNT_SCI_EN;
+	pm->pm1_cnt = ACPI_PM1_CNT_SCI_EN;
 	memset(pm->gpe_sts, 0, sizeof(pm->gpe_sts));
 	memset(pm->gpe_en, 0, sizeof(pm->gpe_en));
 	clock_gettime(CLOCK_MONOTONIC, &pm->t0);
@@ -45,7 +41,7 @@ static void acpi_pm_update_sci(struct acpi_pm *pm)
 {
 	int level = (pm->pm1_sts & pm->pm1_en) != 0;
 
-	for (int i = 0; i < ACPI_PM_GPE0_BYTES; i++)
+	for (int i = 0; i < ACPI_GPE0_HALF; i++)
 		level |= (pm->gpe_sts[i] & pm->gpe_en[i]) != 0;
 	if (level != pm->sci_level) {
 		pm->sci_level = level;
@@ -65,14 +61,15 @@ uint32_t acpi_pm_timer(const struct acpi_pm *pm, const struct timespec *now)
 static uint8_t pm1_read_byte(struct acpi_pm *pm, uint64_t off, uint32_t tmr)
 {
 	switch (off) {
-	case 0: return (uint8_t)pm->pm1_sts;
-	case 1: return (uint8_t)(pm->pm1_sts >> 8);
-	case 2: return (uint8_t)pm->pm1_en;
-	case 3: return (uint8_t)(pm->pm1_en >> 8);
-	case 4: return (uint8_t)pm->pm1_cnt;
-	case 5: return (uint8_t)(pm->pm1_cnt >> 8);
-	case 8: case 9: case 10: case 11:
-		return (uint8_t)(tmr >> (8 * (off - 8)));
+	case ACPI_PM1_STS_OFF: return (uint8_t)pm->pm1_sts;
+	case ACPI_PM1_STS_OFF + 1: return (uint8_t)(pm->pm1_sts >> 8);
+	case ACPI_PM1_EN_OFF: return (uint8_t)pm->pm1_en;
+	case ACPI_PM1_EN_OFF + 1: return (uint8_t)(pm->pm1_en >> 8);
+	case ACPI_PM1_CNT_OFF: return (uint8_t)pm->pm1_cnt;
+	case ACPI_PM1_CNT_OFF + 1: return (uint8_t)(pm->pm1_cnt >> 8);
+	case ACPI_PM_TMR_OFF: case ACPI_PM_TMR_OFF + 1:
+	case ACPI_PM_TMR_OFF + 2: case ACPI_PM_TMR_OFF + 3:
+		return (uint8_t)(tmr >> (8 * (off - ACPI_PM_TMR_OFF)));
 	case ACPI_PM_RESET_OFF: return 0;
 	}
 	return 0xff;
@@ -106,24 +103,26 @@ static void acpi_pm_pm1_write(void *dev, uint64_t off, const uint8_t *data,
 		uint16_t v = data[i], shift = (o & 1) ? 8 : 0;
 
 		switch (o) {
-		case 0: case 1: /* write 1 to clear */
+		case ACPI_PM1_STS_OFF: /* write 1 to clear */
+		case ACPI_PM1_STS_OFF + 1:
 			pm->pm1_sts &= (uint16_t)~(v << shift);
 			break;
-		case 2: case 3:
+		case ACPI_PM1_EN_OFF: case ACPI_PM1_EN_OFF + 1:
 			pm->pm1_en = (uint16_t)((pm->pm1_en & ~(0xff << shift)) |
 						(v << shift)) & PM1_EN_MASK;
 			break;
-		case 4: case 5: {
+		case ACPI_PM1_CNT_OFF: case ACPI_PM1_CNT_OFF + 1: {
 			uint16_t cnt = (uint16_t)((pm->pm1_cnt & ~(0xff << shift)) |
 						  (v << shift));
 
-			if (cnt & PM1_CNT_SLP_EN) {
+			if (cnt & ACPI_PM1_CNT_SLP_EN) {
 				sleep = 1;
-				sleep_typ = (cnt & PM1_CNT_SLP_TYP_MASK) >>
-					    PM1_CNT_SLP_TYP_SHIFT;
+				sleep_typ = (cnt & ACPI_PM1_CNT_SLP_TYP_MASK) >>
+					    ACPI_PM1_CNT_SLP_TYP_SHIFT;
 			}
 			/* SLP_EN reads as zero; SCI_EN stays set. */
-			pm->pm1_cnt = (cnt & ~PM1_CNT_SLP_EN) | PM1_CNT_SCI_EN;
+			pm->pm1_cnt = (cnt & ~ACPI_PM1_CNT_SLP_EN) |
+				      ACPI_PM1_CNT_SCI_EN;
 			break;
 		}
 		case ACPI_PM_RESET_OFF:
@@ -150,10 +149,10 @@ static void acpi_pm_gpe_read(void *dev, uint64_t off, uint8_t *data,
 	for (unsigned int i = 0; i < size; i++) {
 		uint64_t o = off + i;
 
-		if (o < ACPI_PM_GPE0_BYTES)
+		if (o < ACPI_GPE0_HALF)
 			data[i] = pm->gpe_sts[o];
-		else if (o < 2 * ACPI_PM_GPE0_BYTES)
-			data[i] = pm->gpe_en[o - ACPI_PM_GPE0_BYTES];
+		else if (o < 2 * ACPI_GPE0_HALF)
+			data[i] = pm->gpe_en[o - ACPI_GPE0_HALF];
 	}
 	pthread_mutex_unlock(&pm->lock);
 }
@@ -167,10 +166,10 @@ static void acpi_pm_gpe_write(void *dev, uint64_t off, const uint8_t *data,
 	for (unsigned int i = 0; i < size; i++) {
 		uint64_t o = off + i;
 
-		if (o < ACPI_PM_GPE0_BYTES)
+		if (o < ACPI_GPE0_HALF)
 			pm->gpe_sts[o] &= (uint8_t)~data[i];
-		else if (o < 2 * ACPI_PM_GPE0_BYTES)
-			pm->gpe_en[o - ACPI_PM_GPE0_BYTES] = data[i];
+		else if (o < 2 * ACPI_GPE0_HALF)
+			pm->gpe_en[o - ACPI_GPE0_HALF] = data[i];
 	}
 	acpi_pm_update_sci(pm);
 	pthread_mutex_unlock(&pm->lock);
@@ -188,7 +187,7 @@ const struct bus_ops acpi_pm_gpe_ops = {
 
 int acpi_pm_gpe_raise(struct acpi_pm *pm, unsigned int bit)
 {
-	if (bit >= 8 * ACPI_PM_GPE0_BYTES)
+	if (bit >= 8 * ACPI_GPE0_HALF)
 		return -EINVAL;
 	pthread_mutex_lock(&pm->lock);
 	pm->gpe_sts[bit / 8] |= (uint8_t)(1u << (bit % 8));

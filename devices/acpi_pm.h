@@ -11,10 +11,7 @@
 
 #include "devices/bus.h"
 #include "devices/irq.h"
-
-#define ACPI_PM_GPE0_BYTES 4 /* status half; the enable half follows */
-#define ACPI_PM1_PWRBTN 0x0100
-#define ACPI_PM1_WAK 0x8000
+#include "include/memplug/hw/pm.h"
 
 struct acpi_pm_events {
 	/* The guest wrote SLP_EN with this SLP_TYP (5 means S5, off). */
@@ -30,18 +27,15 @@ struct acpi_pm {
 	struct acpi_pm_events ev;
 	uint8_t reset_value;
 	uint16_t pm1_sts, pm1_en, pm1_cnt;
-	uint8_t gpe_sts[ACPI_PM_GPE0_BYTES], gpe_en[ACPI_PM_GPE0_BYTES];
+	uint8_t gpe_sts[ACPI_GPE0_HALF], gpe_en[ACPI_GPE0_HALF];
 	struct timespec t0; /* PM timer epoch */
 	int sci_level;
 };
 
-/* Ranges to register: pm1/timer/reset block and GPE0 block. */
-extern const struct bus_ops acpi_pm_pm1_ops; /* PM1 evt(4) cnt(2) pad(2) tmr(4) reset(1) */
-extern const struct bus_ops acpi_pm_gpe_ops; /* GPE0 status(4) enable(4) */
-#define ACPI_PM_PM1_BLOCK_LEN 13
-#define ACPI_PM_PM1_CNT_OFF 4
-#define ACPI_PM_TMR_OFF 8
-#define ACPI_PM_RESET_OFF 12
+/* Ranges to register: the PM1 block (ACPI_PM1_BLOCK_LEN bytes) and the
+ * GPE0 block (ACPI_GPE0_LEN bytes), laid out as memplug/hw/pm.h says. */
+extern const struct bus_ops acpi_pm_pm1_ops;
+extern const struct bus_ops acpi_pm_gpe_ops;
 
 void acpi_pm_init(struct acpi_pm *pm, struct irq_line sci,
 		  struct acpi_pm_events ev, uint8_t reset_value);

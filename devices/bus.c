@@ -3,7 +3,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "vmm/log.h"
+#include "lib/log.h"
 
 void bus_init(struct bus *b, const char *name)
 {
@@ -16,10 +16,16 @@ int bus_register(struct bus *b, uint64_t base, uint64_t len,
 {
 	size_t i;
 
-	if (!len || base + len < base)
+	if (!len || base + len < base) {
+		log_error("%s bus: %s at 0x%" PRIx64 "+0x%" PRIx64 " is empty "
+			  "or wraps", b->name, name, base, len);
 		return -EINVAL;
-	if (b->n == BUS_MAX_RANGES)
+	}
+	if (b->n == BUS_MAX_RANGES) {
+		log_error("%s bus: no room for %s, it has the most ranges (%d)",
+			  b->name, name, BUS_MAX_RANGES);
 		return -ENOSPC;
+	}
 	for (i = 0; i < b->n; i++) {
 		struct bus_range *r = &b->ranges[i];
 

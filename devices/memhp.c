@@ -76,8 +76,9 @@ static struct memhp_slot *memhp_selected(struct memhp *m)
 	return m->sel < m->nslots ? &m->slots[m->sel] : NULL;
 }
 
-/* Called with the lock held. A linear walk: at most 256 flags, cheaper
- * than keeping a pending set in step with every path that changes them. */
+/* Called with the lock held. A linear walk: at most MEMHP_MAX_SLOTS flags,
+ * cheaper than keeping a pending set in step with every path that changes
+ * them. */
 static uint32_t memhp_next(const struct memhp *m)
 {
 	for (unsigned int i = 0; i < m->nslots; i++)

@@ -3,7 +3,7 @@
  * _OST and ejects. The guest-visible interface is docs/memhp.md.
  *
  * The VMM owns the memory; this device only holds what the guest is told
- * about each slot. Hot-add: map the memory, memhp_plug(), raise GPE0 bit 3.
+ * about each slot. Hot-add: map the memory, memhp_plug(), raise its GPE (GPE_MEMHP).
  * Hot-remove: memhp_unplug_request(), raise the GPE; when the guest ejects,
  * ev.eject runs and the VMM unmaps the memory and calls memhp_clear(). */
 #ifndef MEMPLUG_DEVICES_MEMHP_H
@@ -14,32 +14,7 @@
 #include <stdint.h>
 
 #include "devices/bus.h"
-
-#define MEMHP_MAX_SLOTS 256
-#define MEMHP_REGS_LEN 0x20
-
-/* Register offsets (read name / write name). */
-#define MEMHP_REG_BASE_LO 0x00 /* write: SEL */
-#define MEMHP_REG_BASE_HI 0x04 /* write: OST_EVENT */
-#define MEMHP_REG_SIZE_LO 0x08 /* write: OST_STATUS */
-#define MEMHP_REG_SIZE_HI 0x0c
-#define MEMHP_REG_PXM 0x10
-#define MEMHP_REG_STATUS 0x14
-#define MEMHP_REG_NEXT 0x18
-#define MEMHP_REG_COUNT 0x1c
-#define MEMHP_REG_SEL MEMHP_REG_BASE_LO
-#define MEMHP_REG_OST_EVENT MEMHP_REG_BASE_HI
-#define MEMHP_REG_OST_STATUS MEMHP_REG_SIZE_LO
-
-/* STATUS bits. ENABLED/INSERT/REMOVE read; INSERT/REMOVE/EJECT write. */
-#define MEMHP_STATUS_ENABLED 0x01
-#define MEMHP_STATUS_INSERT 0x02
-#define MEMHP_STATUS_REMOVE 0x04
-#define MEMHP_STATUS_EJECT 0x08
-
-/* NEXT's answer when no event is pending; also the slot number given to
- * ev.refused when the refused access concerned no slot. */
-#define MEMHP_NONE 0xffffffffu
+#include "include/memplug/hw/memhp.h"
 
 struct memhp_slot {
 	uint64_t base, size;

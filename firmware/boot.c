@@ -9,7 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "vmm/layout.h"
+#include "include/memplug/layout.h"
 
 /* Offsets in boot_params and its setup header (Documentation/x86/boot.rst,
  * Documentation/x86/zero-page.rst). */

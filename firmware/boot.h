@@ -8,7 +8,7 @@
 #include <stdint.h>
 
 #include "firmware/guest_mem.h"
-#include "vmm/memmap.h"
+#include "include/memplug/e820.h"
 
 enum boot_kind { BOOT_ELF, BOOT_BZIMAGE };
 

@@ -5,7 +5,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 
-#include "vmm/layout.h"
+#include "include/memplug/layout.h"
 
 #define BOOT_CS 0x10 /* the 64-bit boot protocol wants these selectors */
 #define BOOT_DS 0x18

@@ -56,14 +56,31 @@ CONFIGS = {"cpus1": Machine(1), "cpus4": Machine(4),
 TABLES = ["XSDT", "FACP", "FACS", "APIC", "DSDT", "SRAT"]
 
 
-def layout_defines():
-    """The #define NAME number lines of vmm/layout.h, as a dict."""
-    text = (ROOT / "vmm" / "layout.h").read_text()
-    return {m[1]: int(m[2], 0) for m in
-            re.finditer(r"^#define (\w+) (0x[0-9a-fA-F]+|\d+)(?:U?L{0,2})\b", text, re.M)}
+# The headers that own the guest-visible constants the tests check against.
+HEADERS = ["include/memplug/hw/pm.h", "include/memplug/hw/memhp.h",
+           "include/memplug/layout.h"]
 
 
-LAYOUT = layout_defines()
+def header_defines():
+    """The object-like #defines of HEADERS whose value is an integer
+    constant expression over numbers and earlier defines, as a dict."""
+    defs = {}
+    for h in HEADERS:
+        text = (ROOT / h).read_text()
+        for m in re.finditer(r"^#define (\w+)[ \t]+(.+?)[ \t]*(?:/\*.*)?$",
+                             text, re.M):
+            expr = re.sub(r"\b(0x[0-9a-fA-F]+|\d+)[uU]?[lL]{0,2}\b", r"\1",
+                          m[2]).replace("/", "//")
+            if not re.fullmatch(r"[\w\s()+\-*/<>|&~]+", expr):
+                continue
+            try:
+                defs[m[1]] = int(eval(expr, {"__builtins__": {}}, defs))
+            except (NameError, SyntaxError, TypeError):
+                pass  # not an integer constant expression
+    return defs
+
+
+LAYOUT = header_defines()
 
 # memhp_config in tests/test_acpi_tables.c: the controller where the VMM
 # puts it, 1 GiB of boot RAM split between the nodes, and a 1 GiB per slot
@@ -215,9 +232,11 @@ def test_dsdt_memory_hotplug(tables):
                      r'Name \(_HID, EisaId \("PNP0A06"\).*\n\s*'
                      r'Name \(_UID, "DIMM devices"\)', dsl)
     port = f"0x{MEMHP_PORT:04X}"
+    regs_len = f"0x{LAYOUT['MEMHP_REGS_LEN']:02X}"
     assert re.search(rf"IO \(Decode16,\s*{port},.*\s*{port},.*\s*0x01,.*"
-                     r"\s*0x20,", dsl), "MHPC _CRS"
-    assert f"OperationRegion (MHPR, SystemIO, {port}, 0x20)" in dsl
+                     rf"\s*{regs_len},", dsl), "MHPC _CRS"
+    assert (f"OperationRegion (MHPR, SystemIO, {port}, {regs_len})"
+            in dsl)
     for helper, nargs in [("MSTA", 1), ("MCRS", 1), ("MPXM", 1),
                           ("MOST", 3), ("MEJ0", 1), ("MTFY", 2),
                           ("MSCN", 0)]:
@@ -304,8 +323,8 @@ def test_fadt_fields(tables):
         LAYOUT["PORT_ACPI_PM1A_CNT"]
     assert field(dsl, "PM Timer Block Address") == LAYOUT["PORT_ACPI_PM_TMR"]
     assert field(dsl, "GPE0 Block Address") == LAYOUT["PORT_ACPI_GPE0"]
-    assert field(dsl, "GPE0 Block Length") == LAYOUT["PORT_ACPI_GPE0_LEN"]
-    assert field(dsl, "Value to cause reset") == LAYOUT["PORT_ACPI_RESET_VALUE"]
+    assert field(dsl, "GPE0 Block Length") == LAYOUT["ACPI_GPE0_LEN"]
+    assert field(dsl, "Value to cause reset") == LAYOUT["ACPI_PM_RESET_VALUE"]
     for flag, value in [("Control Method Power Button (V1)", 0),
                         ("Control Method Sleep Button (V1)", 1),
                         ("32-bit PM Timer (V1)", 1),
@@ -371,7 +390,7 @@ def test_acpiexec(tables):
     bad = acpiexec_problems(out)
     assert not bad, "acpiexec reported:\n" + "\n".join(bad)
     # ACPICA read our FADT: SCI and the size of the GPE0 block.
-    ngpe = LAYOUT["PORT_ACPI_GPE0_LEN"] // 2 * 8
+    ngpe = LAYOUT["ACPI_GPE0_LEN"] // 2 * 8
     sci = LAYOUT["ACPI_SCI_IRQ"]
     assert (f"Initialized GPE 00 to {ngpe - 1:02X} [_GPE] {ngpe // 8} regs "
             f"on interrupt 0x{sci:X} (SCI)") in out
@@ -399,10 +418,13 @@ def test_acpiexec(tables):
 # STATUS, NEXT).
 REGS_ASL = r"""DefinitionBlock ("", "SSDT", 2, "MEMPLG", "TESTREGS", 1)
 {{
-    OperationRegion (\TREG, SystemIO, 0x{port:04X}, 0x20)
+    OperationRegion (\TREG, SystemIO, 0x{port:04X}, 0x{regs_len:02X})
     Field (\TREG, DWordAcc, NoLock, Preserve)
     {{
-        TBLO, 32, TBHI, 32, TSLO, 32, TSHI, 32, TPXM, 32, TSTA, 32, TNXT, 32
+        Offset (0x{BASE_LO:02X}), TBLO, 32, Offset (0x{BASE_HI:02X}), TBHI, 32,
+        Offset (0x{SIZE_LO:02X}), TSLO, 32, Offset (0x{SIZE_HI:02X}), TSHI, 32,
+        Offset (0x{PXM:02X}), TPXM, 32, Offset (0x{STATUS:02X}), TSTA, 32,
+        Offset (0x{NEXT:02X}), TNXT, 32
     }}
     Method (\TSET, 7)
     {{
@@ -417,9 +439,13 @@ REGS_ASL = r"""DefinitionBlock ("", "SSDT", 2, "MEMPLG", "TESTREGS", 1)
 }}
 """
 
-# STATUS bits (docs/memhp.md).
-ENABLED, INSERT, REMOVE, EJECT = 1, 2, 4, 8
-NONE = 0xFFFFFFFF  # NEXT with no event pending
+# Register offsets and STATUS bits (docs/memhp.md).
+REGS = {name: LAYOUT["MEMHP_REG_" + name] for name in
+        ["SEL", "BASE_LO", "BASE_HI", "SIZE_LO", "SIZE_HI", "PXM",
+         "OST_EVENT", "OST_STATUS", "STATUS", "NEXT"]}
+ENABLED, INSERT, REMOVE, EJECT = (LAYOUT["MEMHP_STATUS_" + name] for name in
+                                  ["ENABLED", "INSERT", "REMOVE", "EJECT"])
+NONE = LAYOUT["MEMHP_NONE"]  # NEXT with no event pending
 
 # With -x 0x1004 (ACPI_LV_BFIELD | ACPI_LV_INFO) acpiexec traces every
 # region access of a field: an ExAccessRegion line, then ExFieldDatumIo with
@@ -465,7 +491,8 @@ def memhp_acpiexec(d, name, commands):
     r"""Run commands in one acpiexec batch over config name's tables and the
     REGS_ASL stand-in; one Section per command. "regs A B ..." stands for
     evaluate \TSET A B ...; its section is dropped."""
-    (d / "regs.asl").write_text(REGS_ASL.format(port=MEMHP_PORT))
+    (d / "regs.asl").write_text(REGS_ASL.format(
+        port=MEMHP_PORT, regs_len=LAYOUT["MEMHP_REGS_LEN"], **REGS))
     run(["iasl", "-p", "regs", "regs.asl"], cwd=d)
     batch = [re.sub(r"^regs ", r"evaluate \\TSET ", c) for c in commands]
     # -to: should the scan loop forever after all, ACPICA aborts it (an
@@ -558,8 +585,11 @@ def test_memhp_acpiexec(tables):
         f"regs 0 0 0 0 0 {ENABLED | INSERT} {m.slots}",
         scan,
     ])
-    SEL, BASE_LO, BASE_HI, SIZE_LO, SIZE_HI, PXM = 0, 0, 4, 8, 0xC, 0x10
-    OST_EVENT, OST_STATUS, STATUS, NEXT = 4, 8, 0x14, 0x18
+    SEL, BASE_LO, BASE_HI, SIZE_LO, SIZE_HI, PXM = (
+        REGS[r] for r in ["SEL", "BASE_LO", "BASE_HI", "SIZE_LO", "SIZE_HI",
+                          "PXM"])
+    OST_EVENT, OST_STATUS, STATUS, NEXT = (
+        REGS[r] for r in ["OST_EVENT", "OST_STATUS", "STATUS", "NEXT"])
 
     # Every slot method selects its slot first.
     assert integer_result(zero_sta.text) == 0

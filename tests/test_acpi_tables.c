@@ -1,5 +1,5 @@
 /* Tests of acpi_build: checksums, lengths, pointers and the fields Linux
- * reads, for the configuration the VMM passes (vmm/layout.h).
+ * reads, for the configuration the VMM passes (include/memplug/layout.h).
  *
  * Besides the unit-test cases (see tests/unit.h), this binary has one more
  * mode, used by tests/test_acpi_iasl.py to feed the tables to iasl and
@@ -10,12 +10,13 @@
 #include <errno.h>
 
 #include "acpi/tables.h"
+#include "include/memplug/layout.h"
 #include "tests/unit.h"
-#include "vmm/layout.h"
 
 #define ROOM (LAYOUT_ACPI_END - LAYOUT_ACPI)
 
 static uint8_t buf[ROOM];
+static char msg[256]; /* acpi_build's message */
 
 /* What the VMM passes for an n-vCPU machine. */
 static struct acpi_config config(unsigned int ncpus)
@@ -30,9 +31,9 @@ static struct acpi_config config(unsigned int ncpus)
 		.pm1a_cnt_port = PORT_ACPI_PM1A_CNT,
 		.pm_tmr_port = PORT_ACPI_PM_TMR,
 		.gpe0_port = PORT_ACPI_GPE0,
-		.gpe0_len = PORT_ACPI_GPE0_LEN,
+		.gpe0_len = ACPI_GPE0_LEN,
 		.reset_port = PORT_ACPI_RESET,
-		.reset_value = PORT_ACPI_RESET_VALUE,
+		.reset_value = ACPI_PM_RESET_VALUE,
 		.s5_slp_typ = ACPI_S5_SLP_TYP,
 	};
 }
@@ -68,7 +69,8 @@ static struct acpi_config memhp_config(unsigned int ncpus, unsigned int slots,
 static int build_config(const struct acpi_config *c, struct acpi_layout *l)
 {
 	memset(buf, 0xa5, sizeof(buf));
-	return acpi_build(c, LAYOUT_ACPI, buf, sizeof(buf), l);
+	return acpi_build(c, LAYOUT_ACPI, buf, sizeof(buf), l, msg,
+			  sizeof(msg));
 }
 
 static int build(unsigned int ncpus, struct acpi_layout *l)
@@ -210,11 +212,11 @@ static void fadt_fields(void)
 	CHECK_EQ(le(f + 76, 4), PORT_ACPI_PM_TMR);
 	CHECK_EQ(le(f + 80, 4), PORT_ACPI_GPE0);
 	CHECK_EQ(le(f + 84, 4), 0);
-	CHECK_EQ(f[88], PORT_ACPI_PM1A_EVT_LEN);
-	CHECK_EQ(f[89], PORT_ACPI_PM1A_CNT_LEN);
+	CHECK_EQ(f[88], ACPI_PM1_EVT_LEN);
+	CHECK_EQ(f[89], ACPI_PM1_CNT_LEN);
 	CHECK_EQ(f[90], 0);
-	CHECK_EQ(f[91], PORT_ACPI_PM_TMR_LEN);
-	CHECK_EQ(f[92], PORT_ACPI_GPE0_LEN);
+	CHECK_EQ(f[91], ACPI_PM_TMR_LEN);
+	CHECK_EQ(f[92], ACPI_GPE0_LEN);
 	CHECK_EQ(f[93], 0);
 	CHECK(le(f + 96, 2) > 100);  /* no C2 */
 	CHECK(le(f + 98, 2) > 1000); /* no C3 */
@@ -225,11 +227,11 @@ static void fadt_fields(void)
 	 * clear (fixed power button), HW_REDUCED_ACPI clear */
 	CHECK_EQ(le(f + 112, 4), 0x525);
 	CHECK(gas_io_is(f + 116, 8, 1, PORT_ACPI_RESET));
-	CHECK_EQ(f[128], PORT_ACPI_RESET_VALUE);
+	CHECK_EQ(f[128], ACPI_PM_RESET_VALUE);
 	CHECK(gas_io_is(f + 148, 32, 2, PORT_ACPI_PM1A_EVT));
 	CHECK(gas_io_is(f + 172, 16, 2, PORT_ACPI_PM1A_CNT));
 	CHECK(gas_io_is(f + 208, 32, 3, PORT_ACPI_PM_TMR));
-	CHECK(gas_io_is(f + 220, PORT_ACPI_GPE0_LEN * 8, 1, PORT_ACPI_GPE0));
+	CHECK(gas_io_is(f + 220, ACPI_GPE0_LEN * 8, 1, PORT_ACPI_GPE0));
 	/* PM1b, PM2, GPE1, sleep registers, hypervisor id: absent */
 	for (size_t off = 160; off < 172; off++)
 		CHECK_EQ(f[off], 0);
@@ -365,13 +367,15 @@ static void no_space(void)
 	sizes[2] = need - 1;
 	for (size_t i = 0; i < 3; i++) {
 		memset(big, 0x5a, sizeof(big));
-		CHECK_EQ(acpi_build(&c, LAYOUT_ACPI, big, sizes[i], &l), -ENOSPC);
+		CHECK_EQ(acpi_build(&c, LAYOUT_ACPI, big, sizes[i], &l, msg,
+				    sizeof(msg)), -ENOSPC);
 		/* nothing written, inside or past the buffer */
 		for (size_t off = 0; off < sizeof(big); off++)
 			CHECK_EQ(big[off], 0x5a);
 	}
 	memset(big, 0x5a, sizeof(big));
-	CHECK_EQ(acpi_build(&c, LAYOUT_ACPI, big, need, &l), 0);
+	CHECK_EQ(acpi_build(&c, LAYOUT_ACPI, big, need, &l, msg, sizeof(msg)),
+		 0);
 	CHECK_EQ(l.size, need);
 	for (size_t off = need; off < sizeof(big); off++)
 		CHECK_EQ(big[off], 0x5a);
@@ -386,8 +390,8 @@ static void bad_config(void)
 	do {                                                                  \
 		c = config(2);                                                \
 		c.field = value;                                              \
-		CHECK_EQ(acpi_build(&c, LAYOUT_ACPI, buf, sizeof(buf), &l),   \
-			 -EINVAL);                                            \
+		CHECK_EQ(acpi_build(&c, LAYOUT_ACPI, buf, sizeof(buf), &l,    \
+				    msg, sizeof(msg)), -EINVAL);              \
 	} while (0)
 
 	CHECK_REFUSED(ncpus, 0);
@@ -401,10 +405,46 @@ static void bad_config(void)
 	CHECK_REFUSED(reset_port, 0);
 #undef CHECK_REFUSED
 	c = config(2);
-	CHECK_EQ(acpi_build(&c, LAYOUT_ACPI + 8, buf, sizeof(buf), &l), -EINVAL);
+	CHECK_EQ(acpi_build(&c, LAYOUT_ACPI + 8, buf, sizeof(buf), &l, msg,
+			    sizeof(msg)), -EINVAL);
 	/* the 32-bit FIRMWARE_CTRL and DSDT must reach the tables */
-	CHECK_EQ(acpi_build(&c, 0xffffff00, buf, sizeof(buf), &l), -EINVAL);
-	CHECK_EQ(acpi_build(&c, LAYOUT_4G, buf, sizeof(buf), &l), -EINVAL);
+	CHECK_EQ(acpi_build(&c, 0xffffff00, buf, sizeof(buf), &l, msg,
+			    sizeof(msg)), -EINVAL);
+	CHECK_EQ(acpi_build(&c, LAYOUT_4G, buf, sizeof(buf), &l, msg,
+			    sizeof(msg)), -EINVAL);
+}
+
+/* Each refusal names the field and its value (the VMM logs the message;
+ * a bare -EINVAL read "Invalid argument"). */
+static void refusals_say_what(void)
+{
+	struct acpi_config c = config(2);
+	struct acpi_layout l;
+
+	c.ncpus = 256;
+	CHECK_EQ(build_config(&c, &l), -EINVAL);
+	CHECK_STR(msg, "256 vCPUs: the MADT takes 1 to 255 (8-bit xAPIC ids)");
+	c = config(2);
+	c.reset_port = 0;
+	CHECK_EQ(build_config(&c, &l), -EINVAL);
+	CHECK_STR(msg, "the reset port is 0");
+	c = config(2);
+	CHECK_EQ(acpi_build(&c, LAYOUT_ACPI, buf, 36, &l, msg, sizeof(msg)),
+		 -ENOSPC);
+	CHECK(!strncmp(msg, "the tables take ", 16));
+	CHECK(strstr(msg, " bytes, 36 are free") != NULL);
+	CHECK_EQ(acpi_build(&c, LAYOUT_ACPI + 8, buf, sizeof(buf), &l, msg,
+			    sizeof(msg)), -EINVAL);
+	CHECK_STR(msg, "base 0xe0008 is not 16-byte aligned");
+	c = memhp_config(2, 4, 2);
+	c.memhp_gpe = 32;
+	CHECK_EQ(build_config(&c, &l), -EINVAL);
+	CHECK_STR(msg, "memory hotplug GPE 32 is past the 32 GPEs of the GPE0 "
+		       "block");
+	c = memhp_config(2, 4, 2);
+	c.ram[2].base = c.ram[1].base + 4096;
+	CHECK_EQ(build_config(&c, &l), -EINVAL);
+	CHECK_STR(msg, "RAM range 2 overlaps RAM range 1");
 }
 
 /* Padding is zeroed: the same machine gives the same bytes whatever the
@@ -417,7 +457,8 @@ static void deterministic(void)
 
 	CHECK_EQ(build(4, &l1), 0);
 	memset(other, 0x00, sizeof(other));
-	CHECK_EQ(acpi_build(&c, LAYOUT_ACPI, other, sizeof(other), &l2), 0);
+	CHECK_EQ(acpi_build(&c, LAYOUT_ACPI, other, sizeof(other), &l2, msg,
+			    sizeof(msg)), 0);
 	CHECK_EQ(l1.size, l2.size);
 	CHECK_MEM(buf, other, l1.size);
 }
@@ -561,7 +602,7 @@ static void dsdt_memhp(void)
 	static const char pnp0c80[] = "\x0c\x41\xd0\x0c\x80";
 	static const char pnp0a06[] = "\x0c\x41\xd0\x0a\x06";
 	uint8_t region[] = { 0x5b, 0x80, 'M', 'H', 'P', 'R', 0x01, 0x0b,
-			     0, 0, 0x0a, 0x20 };
+			     0, 0, 0x0a, MEMHP_REGS_LEN };
 	struct acpi_config c = memhp_config(2, 4, 1);
 	struct acpi_layout l;
 	const uint8_t *d;
@@ -582,7 +623,8 @@ static void dsdt_memhp(void)
 	CHECK(contains(d, len, "_GPE"));
 	snprintf(gpe, sizeof(gpe), "_E%02X", GPE_MEMHP);
 	CHECK(contains(d, len, gpe));
-	/* OperationRegion (MHPR, SystemIO, PORT_MEMHP (a WordConst), 0x20) */
+	/* OperationRegion (MHPR, SystemIO, PORT_MEMHP (a WordConst),
+	 * MEMHP_REGS_LEN) */
 	region[8] = PORT_MEMHP & 0xff;
 	region[9] = PORT_MEMHP >> 8;
 	CHECK(memmem(d, len, region, sizeof(region)) != NULL);
@@ -596,7 +638,7 @@ static void dsdt_memhp(void)
 /* The largest machine still fits the ACPI area below 1 MiB. */
 static void memhp_largest(void)
 {
-	struct acpi_config c = memhp_config(255, 256, 4);
+	struct acpi_config c = memhp_config(255, MEMHP_MAX_SLOTS, 4);
 	struct acpi_layout l;
 	const uint8_t *d;
 	uint32_t len;
@@ -606,7 +648,7 @@ static void memhp_largest(void)
 	d = at(l.dsdt);
 	len = table_len(l.dsdt);
 	CHECK_EQ(sum(d, len), 0);
-	CHECK_EQ(count(d, len, "\x0c\x41\xd0\x0c\x80"), 256);
+	CHECK_EQ(count(d, len, "\x0c\x41\xd0\x0c\x80"), MEMHP_MAX_SLOTS);
 	CHECK(contains(d, len, "MPFF"));
 	CHECK_EQ(sum(at(l.srat), table_len(l.srat)), 0);
 	CHECK_EQ(table_len(l.srat), 48 + 16 * 255 + 40 * (c.nram + 1));
@@ -621,15 +663,15 @@ static void bad_memhp_config(void)
 	do {                                                                  \
 		c = memhp_config(2, 4, 2);                                    \
 		stmt;                                                         \
-		CHECK_EQ(acpi_build(&c, LAYOUT_ACPI, buf, sizeof(buf), &l),   \
-			 -EINVAL);                                            \
+		CHECK_EQ(acpi_build(&c, LAYOUT_ACPI, buf, sizeof(buf), &l,    \
+				    msg, sizeof(msg)), -EINVAL);              \
 	} while (0)
 
 	c = memhp_config(2, 4, 2);
 	CHECK_EQ(build_config(&c, &l), 0);
-	CHECK_REFUSED_MEMHP(c.memhp_slots = 257);
+	CHECK_REFUSED_MEMHP(c.memhp_slots = MEMHP_MAX_SLOTS + 1);
 	CHECK_REFUSED_MEMHP(c.memhp_port = 0);
-	CHECK_REFUSED_MEMHP(c.memhp_port = 0x10000 - 0x1f);
+	CHECK_REFUSED_MEMHP(c.memhp_port = 0x10000 - MEMHP_REGS_LEN + 1);
 	CHECK_REFUSED_MEMHP(c.memhp_gpe = 32); /* GPE0 has 4 status bytes */
 	CHECK_REFUSED_MEMHP(c.cpu_pxm[1] = 2);
 	CHECK_REFUSED_MEMHP(c.ram[0].pxm = 2);
@@ -644,9 +686,9 @@ static void bad_memhp_config(void)
 	CHECK_REFUSED_MEMHP((c.memhp_slots = 0, c.nram = 0));
 #undef CHECK_REFUSED_MEMHP
 	/* edges that are fine: the block ending at 0xffff, the range ending
-	 * at the top of the address space, 256 slots */
-	c = memhp_config(2, 256, 2);
-	c.memhp_port = 0x10000 - 0x20;
+	 * at the top of the address space, MEMHP_MAX_SLOTS slots */
+	c = memhp_config(2, MEMHP_MAX_SLOTS, 2);
+	c.memhp_port = 0x10000 - MEMHP_REGS_LEN;
 	c.memhp_gpe = 31;
 	c.hp_base = 0;
 	c.hp_size = 0;
@@ -668,7 +710,8 @@ static void deterministic_memhp(void)
 
 	CHECK_EQ(build_config(&c, &l1), 0);
 	memset(other, 0x00, sizeof(other));
-	CHECK_EQ(acpi_build(&c, LAYOUT_ACPI, other, sizeof(other), &l2), 0);
+	CHECK_EQ(acpi_build(&c, LAYOUT_ACPI, other, sizeof(other), &l2, msg,
+			    sizeof(msg)), 0);
 	CHECK_EQ(l1.size, l2.size);
 	CHECK_MEM(buf, other, l1.size);
 }
@@ -728,7 +771,7 @@ static int dump(int argc, char **argv)
 	if (err) {
 		fprintf(stderr, "acpi_build with %lu vCPUs, %lu slots, %lu "
 				"nodes: %s\n",
-			n, slots, nodes, strerror(-err));
+			n, slots, nodes, msg);
 		return 1;
 	}
 	if (write_file(argv[2], "RSDP", at(l.rsdp), 36))
@@ -762,6 +805,7 @@ int main(int argc, char **argv)
 		UNIT_CASE(dsdt_header_and_names),
 		UNIT_CASE(no_space),
 		UNIT_CASE(bad_config),
+		UNIT_CASE(refusals_say_what),
 		UNIT_CASE(deterministic),
 		UNIT_CASE(srat_absent_without_hotplug_or_numa),
 		UNIT_CASE(srat_one_node),

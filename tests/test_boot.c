@@ -4,8 +4,8 @@
 
 #include "firmware/boot.h"
 #include "firmware/cpu.h"
+#include "include/memplug/layout.h"
 #include "tests/unit.h"
-#include "vmm/layout.h"
 
 #define RAM (32ULL << 20)
 

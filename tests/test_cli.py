@@ -286,6 +286,31 @@ def test_hotplug_configuration_is_checked(args, message):
     assert message in err, err
 
 
+def test_dimm_is_parsed_before_kvm_is_opened():
+    """All of argv is parsed before the KVM device is opened, so a --dimm
+    that cannot be parsed gets its own answer on every host."""
+    status, out, err = run(["--kernel", HELLO, "--memory",
+                            "256M,slots=2,maxmem=1G", "--dimm",
+                            "id=a,size=128M,colour=red"],
+                           env={"MEMPLUG_KVM_DEVICE": "/nonexistent/kvm"})
+    assert status == 1
+    assert ('memplug: --dimm id=a,size=128M,colour=red: cannot parse '
+            '"colour"') in err
+    assert "/nonexistent/kvm" not in err
+
+
+def test_dimm_node_is_a_number():
+    """node= takes a node number; a size such as 0K is refused, not read
+    as node 0."""
+    status, out, err = run(["--kernel", HELLO, "--memory",
+                            "256M,slots=2,maxmem=1G", "--numa", "nodes=2",
+                            "--dimm", "id=a,size=128M,node=0K"],
+                           env={"MEMPLUG_KVM_DEVICE": "/nonexistent/kvm"})
+    assert (status, out) == (1, "")
+    assert err == ("memplug: --dimm id=a,size=128M,node=0K: node is a "
+                   "number (0 to 1)\n")
+
+
 def test_coldplugged_dimm_with_flat_guest():
     require_kvm()
     status, out, err = run(["--kernel", HELLO, "--memory",

@@ -2,30 +2,6 @@
 #include "tests/unit.h"
 #include "vmm/config.h"
 
-static void sizes(void)
-{
-	uint64_t v;
-
-	CHECK_EQ(config_parse_size("256M", &v), 0);
-	CHECK_EQ(v, 256ULL << 20);
-	CHECK_EQ(config_parse_size("1g", &v), 0);
-	CHECK_EQ(v, 1ULL << 30);
-	CHECK_EQ(config_parse_size("2T", &v), 0);
-	CHECK_EQ(v, 2ULL << 40);
-	CHECK_EQ(config_parse_size("4096", &v), 0);
-	CHECK_EQ(v, 4096);
-	CHECK_EQ(config_parse_size("64K", &v), 0);
-	CHECK_EQ(v, 65536);
-	CHECK_EQ(config_parse_size("", &v), -EINVAL);
-	CHECK_EQ(config_parse_size("M", &v), -EINVAL);
-	CHECK_EQ(config_parse_size("-1G", &v), -EINVAL);
-	CHECK_EQ(config_parse_size("1.5G", &v), -EINVAL);
-	CHECK_EQ(config_parse_size("12Q", &v), -EINVAL);
-	CHECK_EQ(config_parse_size("1GB", &v), -EINVAL);
-	CHECK_EQ(config_parse_size("99999999999999999999", &v), -EINVAL);
-	CHECK_EQ(config_parse_size("20000000T", &v), -EINVAL); /* overflows */
-}
-
 static int parse(struct config *c, char *err, size_t len, int argc, ...)
 {
 	char *argv[16];
@@ -63,6 +39,62 @@ static void defaults_and_values(void)
 	CHECK_EQ(c.cpuid, CPUID_NONE);
 }
 
+/* --dimm is parsed with the rest of argv, against a --numa given after it
+ * too; what the specs ask for is checked later, against the memory map. */
+static void dimm_specs_are_parsed(void)
+{
+	struct config c;
+	char err[256];
+	const struct config_dimm *d;
+
+	CHECK_EQ(parse(&c, err, sizeof(err), 9, "--kernel", "k", "--dimm",
+		       "id=a,size=128M,node=1,backend=file:/x,prealloc=on",
+		       "--dimm", "id=b,size=1G,backend=memfd,reserve=off",
+		       "--numa", "nodes=2"), 0);
+	CHECK_EQ(c.ndimms, 2);
+	d = &c.dimms[0];
+	CHECK_STR(d->spec, "id=a,size=128M,node=1,backend=file:/x,prealloc=on");
+	CHECK_STR(d->dimm.id, "a");
+	CHECK_STR(d->dimm.memdev, "mem-a");
+	CHECK_STR(d->backend.id, "mem-a");
+	CHECK_EQ(d->dimm.node, 1);
+	CHECK_EQ(d->dimm.slot, -1);
+	CHECK_EQ(d->backend.kind, BACKEND_FILE);
+	CHECK_STR(d->backend.mem_path, "/x");
+	CHECK_EQ(d->backend.size, 128ULL << 20);
+	CHECK(d->backend.prealloc && d->backend.reserve && !d->backend.share);
+	d = &c.dimms[1];
+	CHECK_EQ(d->backend.kind, BACKEND_MEMFD);
+	CHECK_EQ(d->backend.size, 1ULL << 30);
+	CHECK(d->backend.share && !d->backend.reserve);
+	CHECK_EQ(d->dimm.node, 0);
+	CHECK_EQ(parse(&c, err, sizeof(err), 5, "--kernel", "k", "--dimm",
+		       "id=a,size=128M,prealloc=yes"), -EINVAL);
+	CHECK_STR(err, "--dimm id=a,size=128M,prealloc=yes: cannot parse "
+		       "\"prealloc\" (expected id=ID,size=SIZE[,node=N]"
+		       "[,backend=ram|memfd|file:PATH][,prealloc=on][,share=on]"
+		       "[,reserve=off])");
+	CHECK_EQ(parse(&c, err, sizeof(err), 5, "--kernel", "k", "--dimm",
+		       "size=128M"), -EINVAL);
+	CHECK_STR(err, "--dimm size=128M: id= and size= are required");
+}
+
+/* A node is a number, not a size: node=0K was taken as node 0. */
+static void dimm_node_is_a_number(void)
+{
+	struct config c;
+	char err[256];
+
+	CHECK_EQ(parse(&c, err, sizeof(err), 7, "--kernel", "k", "--dimm",
+		       "id=a,size=128M,node=0K", "--numa", "nodes=2"), -EINVAL);
+	CHECK_STR(err, "--dimm id=a,size=128M,node=0K: node is a number "
+		       "(0 to 1)");
+	CHECK_EQ(parse(&c, err, sizeof(err), 5, "--kernel", "k", "--dimm",
+		       "id=a,size=128M,node=-1"), -EINVAL);
+	CHECK_STR(err, "--dimm id=a,size=128M,node=-1: node is a number "
+		       "(0 to 0)");
+}
+
 static void errors_say_what_was_wrong(void)
 {
 	struct config c;
@@ -98,5 +130,6 @@ static void errors_say_what_was_wrong(void)
 		       "some"), -EINVAL);
 }
 
-UNIT_MAIN(UNIT_CASE(sizes), UNIT_CASE(defaults_and_values),
+UNIT_MAIN(UNIT_CASE(defaults_and_values), UNIT_CASE(dimm_specs_are_parsed),
+	  UNIT_CASE(dimm_node_is_a_number),
 	  UNIT_CASE(errors_say_what_was_wrong))

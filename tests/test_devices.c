@@ -201,9 +201,9 @@ static void pm_sci_en_always_set(void)
 	struct pm_events e = { 0 };
 
 	pm_setup(&pm, &l, &e);
-	CHECK_EQ(rd(&acpi_pm_pm1_ops, &pm, ACPI_PM_PM1_CNT_OFF, 2) & 1, 1);
-	wr(&acpi_pm_pm1_ops, &pm, ACPI_PM_PM1_CNT_OFF, 2, 0);
-	CHECK_EQ(rd(&acpi_pm_pm1_ops, &pm, ACPI_PM_PM1_CNT_OFF, 2) & 1, 1);
+	CHECK_EQ(rd(&acpi_pm_pm1_ops, &pm, ACPI_PM1_CNT_OFF, 2) & 1, 1);
+	wr(&acpi_pm_pm1_ops, &pm, ACPI_PM1_CNT_OFF, 2, 0);
+	CHECK_EQ(rd(&acpi_pm_pm1_ops, &pm, ACPI_PM1_CNT_OFF, 2) & 1, 1);
 }
 
 static void pm_gpe_drives_sci_level(void)
@@ -257,12 +257,12 @@ static void pm_sleep_and_reset(void)
 
 	pm_setup(&pm, &l, &e);
 	/* SLP_TYP without SLP_EN does nothing. */
-	wr(&acpi_pm_pm1_ops, &pm, ACPI_PM_PM1_CNT_OFF, 2, 5 << 10);
+	wr(&acpi_pm_pm1_ops, &pm, ACPI_PM1_CNT_OFF, 2, 5 << 10);
 	CHECK_EQ(e.sleeps, 0);
-	wr(&acpi_pm_pm1_ops, &pm, ACPI_PM_PM1_CNT_OFF, 2, (5 << 10) | (1 << 13));
+	wr(&acpi_pm_pm1_ops, &pm, ACPI_PM1_CNT_OFF, 2, (5 << 10) | (1 << 13));
 	CHECK_EQ(e.sleeps, 1);
 	CHECK_EQ(e.typ, 5);
-	CHECK_EQ(rd(&acpi_pm_pm1_ops, &pm, ACPI_PM_PM1_CNT_OFF, 2) & (1 << 13), 0);
+	CHECK_EQ(rd(&acpi_pm_pm1_ops, &pm, ACPI_PM1_CNT_OFF, 2) & (1 << 13), 0);
 	wr(&acpi_pm_pm1_ops, &pm, ACPI_PM_RESET_OFF, 1, 2);
 	CHECK_EQ(e.resets, 0); /* not the reset value */
 	wr(&acpi_pm_pm1_ops, &pm, ACPI_PM_RESET_OFF, 1, 1);
@@ -296,8 +296,8 @@ static void pm_garbage_writes_change_nothing_else(void)
 	struct pm_events e = { 0 };
 
 	pm_setup(&pm, &l, &e);
-	for (uint64_t off = 0; off < ACPI_PM_PM1_BLOCK_LEN; off++)
-		if (off != ACPI_PM_PM1_CNT_OFF + 1 && off != ACPI_PM_RESET_OFF)
+	for (uint64_t off = 0; off < ACPI_PM1_BLOCK_LEN; off++)
+		if (off != ACPI_PM1_CNT_OFF + 1 && off != ACPI_PM_RESET_OFF)
 			wr(&acpi_pm_pm1_ops, &pm, off, 1, 0xff);
 	for (uint64_t off = 0; off < 8; off++)
 		wr(&acpi_pm_gpe_ops, &pm, off, 1, 0x00);

@@ -1,8 +1,8 @@
 #include <unistd.h>
 
+#include "include/memplug/layout.h"
 #include "tests/unit.h"
 #include "vmm/dimm.h"
-#include "vmm/layout.h"
 #include "vmm/prealloc.h"
 
 static struct memmap map;
@@ -57,7 +57,7 @@ static void first_fit_placement(void)
 
 static void rules_refuse_and_change_nothing(void)
 {
-	struct dimm before[MEMMAP_MAX_SLOTS];
+	struct dimm before[MEMHP_MAX_SLOTS];
 
 	setup(2, 256 * MiB + 512 * MiB, 2);
 	CHECK_EQ(add_backend("odd", 100 * MiB), 0);

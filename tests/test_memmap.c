@@ -1,5 +1,5 @@
+#include "include/memplug/layout.h"
 #include "tests/unit.h"
-#include "vmm/layout.h"
 #include "vmm/memmap.h"
 
 static char err[256];
@@ -126,22 +126,9 @@ static void e820_respects_capacity(void)
 	CHECK_EQ(memmap_e820(&m, e, 2), 2);
 }
 
-static void fmt_size_picks_largest_exact_unit(void)
-{
-	char b[32];
-
-	CHECK_STR(memmap_fmt_size(0, b, sizeof(b)), "0");
-	CHECK_STR(memmap_fmt_size(100, b, sizeof(b)), "100");
-	CHECK_STR(memmap_fmt_size(1536 * 1024, b, sizeof(b)), "1536K");
-	CHECK_STR(memmap_fmt_size(128 * MiB, b, sizeof(b)), "128M");
-	CHECK_STR(memmap_fmt_size(3 * GiB, b, sizeof(b)), "3G");
-	CHECK_STR(memmap_fmt_size(2048 * GiB, b, sizeof(b)), "2T");
-}
-
 UNIT_MAIN(UNIT_CASE(small_guest_fits_below_hole),
 	  UNIT_CASE(large_guest_splits_around_hole),
 	  UNIT_CASE(exactly_3g_has_no_high_part),
 	  UNIT_CASE(hotplug_window_above_4g_aligned),
 	  UNIT_CASE(refusals_name_the_rule), UNIT_CASE(e820_respects_capacity),
-	  UNIT_CASE(block_size_is_settable),
-	  UNIT_CASE(fmt_size_picks_largest_exact_unit))
+	  UNIT_CASE(block_size_is_settable))

@@ -2,11 +2,11 @@
 
 #include <errno.h>
 #include <getopt.h>
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/size.h"
 #include "vmm/sandbox.h"
 
 #define MEMPLUG_VERSION "0.1.0"
@@ -17,30 +17,6 @@ unsigned int config_test_ms(const char *name)
 	unsigned long ms = v ? strtoul(v, NULL, 10) : 0;
 
 	return ms < 10000 ? (unsigned int)ms : 10000;
-}
-
-int config_parse_size(const char *s, uint64_t *out)
-{
-	unsigned long long v;
-	unsigned int shift = 0;
-	char *end;
-
-	if (!s || *s < '0' || *s > '9')
-		return -EINVAL;
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno)
-		return -EINVAL;
-	switch (*end) {
-	case 'k': case 'K': shift = 10; end++; break;
-	case 'm': case 'M': shift = 20; end++; break;
-	case 'g': case 'G': shift = 30; end++; break;
-	case 't': case 'T': shift = 40; end++; break;
-	}
-	if (*end || (shift && v > (ULLONG_MAX >> shift)))
-		return -EINVAL;
-	*out = (uint64_t)v << shift;
-	return 0;
 }
 
 void config_usage(FILE *f)
@@ -93,21 +69,6 @@ void config_usage(FILE *f)
 "configuration. Exit status 1: bad configuration or a VM failure.\n", f);
 }
 
-int config_parse_uint(const char *s, unsigned int *out)
-{
-	unsigned long v;
-	char *end;
-
-	if (!s || *s < '0' || *s > '9')
-		return -EINVAL;
-	errno = 0;
-	v = strtoul(s, &end, 10);
-	if (errno || *end || v > UINT_MAX)
-		return -EINVAL;
-	*out = (unsigned int)v;
-	return 0;
-}
-
 /* SIZE[,slots=N][,maxmem=SIZE] */
 static int parse_memory(struct config *c, const char *arg, char *err,
 			size_t errlen)
@@ -123,16 +84,16 @@ static int parse_memory(struct config *c, const char *arg, char *err,
 	for (tok = strtok_r(buf, ",", &save); tok;
 	     tok = strtok_r(NULL, ",", &save), first = 0) {
 		if (first && !strchr(tok, '=')) {
-			if (config_parse_size(tok, &c->mem) < 0)
+			if (size_parse(tok, SIZE_BYTES, &c->mem) < 0)
 				goto bad_size;
 		} else if (!strncmp(tok, "slots=", 6)) {
-			if (config_parse_uint(tok + 6, &c->slots) < 0) {
+			if (uint_parse(tok + 6, &c->slots) < 0) {
 				snprintf(err, errlen, "--memory: slots=%s is not "
 					 "a number", tok + 6);
 				return -EINVAL;
 			}
 		} else if (!strncmp(tok, "maxmem=", 7)) {
-			if (config_parse_size(tok + 7, &c->maxmem) < 0)
+			if (size_parse(tok + 7, SIZE_BYTES, &c->maxmem) < 0)
 				goto bad_size;
 		} else {
 			snprintf(err, errlen, "--memory: unknown option \"%s\" "
@@ -158,6 +119,85 @@ static int parse_on_off(const char *opt, const char *v, bool *out, char *err,
 	}
 	*out = !strcmp(v, "on");
 	return 0;
+}
+
+/* --dimm id=ID,size=SIZE[,node=N][,backend=ram|memfd|file:PATH]
+ *       [,prealloc=on][,share=on][,reserve=off], on a machine of nodes
+ *       NUMA nodes */
+static int parse_dimm(struct config_dimm *d, unsigned int nodes, char *err,
+		      size_t errlen)
+{
+	struct backend_args *b = &d->backend;
+	struct dimm_args *a = &d->dimm;
+	char *save = NULL, *tok;
+
+	*b = (struct backend_args){ .kind = BACKEND_RAM, .reserve = true };
+	*a = (struct dimm_args){ .slot = -1 };
+	if (strlen(d->spec) >= sizeof(d->text)) {
+		snprintf(err, errlen, "--dimm %s: too long", d->spec);
+		return -EINVAL;
+	}
+	strcpy(d->text, d->spec);
+	for (tok = strtok_r(d->text, ",", &save); tok;
+	     tok = strtok_r(NULL, ",", &save)) {
+		char *val = strchr(tok, '=');
+
+		if (!val)
+			goto bad;
+		*val++ = 0;
+		if (!strcmp(tok, "id")) {
+			a->id = val;
+		} else if (!strcmp(tok, "size")) {
+			if (size_parse(val, SIZE_BYTES, &b->size) < 0)
+				goto bad;
+		} else if (!strcmp(tok, "node")) {
+			/* Whether the node exists is dimm_check's. */
+			if (uint_parse(val, &a->node) < 0) {
+				snprintf(err, errlen, "--dimm %s: node is a "
+					 "number (0 to %u)", d->spec, nodes - 1);
+				return -EINVAL;
+			}
+		} else if (!strcmp(tok, "backend")) {
+			if (!strcmp(val, "ram")) {
+				b->kind = BACKEND_RAM;
+			} else if (!strcmp(val, "memfd")) {
+				b->kind = BACKEND_MEMFD;
+				b->share = true;
+			} else if (!strncmp(val, "file:", 5) && val[5]) {
+				b->kind = BACKEND_FILE;
+				b->mem_path = val + 5;
+			} else {
+				goto bad;
+			}
+		} else if (!strcmp(tok, "prealloc") || !strcmp(tok, "share") ||
+			   !strcmp(tok, "reserve")) {
+			bool on = !strcmp(val, "on");
+
+			if (!on && strcmp(val, "off"))
+				goto bad;
+			if (tok[0] == 'p')
+				b->prealloc = on;
+			else if (tok[0] == 's')
+				b->share = on;
+			else
+				b->reserve = on;
+		} else {
+			goto bad;
+		}
+	}
+	if (!a->id || !b->size) {
+		snprintf(err, errlen, "--dimm %s: id= and size= are required",
+			 d->spec);
+		return -EINVAL;
+	}
+	snprintf(d->memdev, sizeof(d->memdev), "mem-%s", a->id);
+	b->id = a->memdev = d->memdev;
+	return 0;
+bad:
+	snprintf(err, errlen, "--dimm %s: cannot parse \"%s\" (expected "
+		 "id=ID,size=SIZE[,node=N][,backend=ram|memfd|file:PATH]"
+		 "[,prealloc=on][,share=on][,reserve=off])", d->spec, tok);
+	return -EINVAL;
 }
 
 int config_parse(struct config *c, int argc, char **argv, char *err,
@@ -199,7 +239,7 @@ int config_parse(struct config *c, int argc, char **argv, char *err,
 		case OPT_INITRD: c->initrd = optarg; break;
 		case OPT_CMDLINE: c->cmdline = optarg; break;
 		case OPT_CPUS:
-			if (config_parse_uint(optarg, &c->cpus) < 0 || !c->cpus) {
+			if (uint_parse(optarg, &c->cpus) < 0 || !c->cpus) {
 				snprintf(err, errlen, "--cpus %s: need a whole "
 					 "number of at least 1", optarg);
 				return -EINVAL;
@@ -235,7 +275,7 @@ int config_parse(struct config *c, int argc, char **argv, char *err,
 			break;
 		case OPT_NUMA:
 			if (strncmp(optarg, "nodes=", 6) ||
-			    config_parse_uint(optarg + 6, &c->numa_nodes) < 0 ||
+			    uint_parse(optarg + 6, &c->numa_nodes) < 0 ||
 			    !c->numa_nodes) {
 				snprintf(err, errlen, "--numa %s: expected "
 					 "nodes=N with N of at least 1", optarg);
@@ -248,11 +288,11 @@ int config_parse(struct config *c, int argc, char **argv, char *err,
 					 CONFIG_MAX_DIMMS);
 				return -EINVAL;
 			}
-			c->dimms[c->ndimms++] = optarg;
+			c->dimms[c->ndimms++].spec = optarg;
 			break;
 		case OPT_CONTROL: c->control = optarg; break;
 		case OPT_BLOCK:
-			if (config_parse_size(optarg, &c->block_size) < 0) {
+			if (size_parse(optarg, SIZE_BYTES, &c->block_size) < 0) {
 				snprintf(err, errlen, "--block-size %s is not a "
 					 "size (e.g. 128M)", optarg);
 				return -EINVAL;
@@ -279,5 +319,10 @@ int config_parse(struct config *c, int argc, char **argv, char *err,
 		snprintf(err, errlen, "--kernel PATH is required (see --help)");
 		return -EINVAL;
 	}
+	/* After the loop: a --dimm's node is checked against --numa, which
+	 * may come later. */
+	for (unsigned int i = 0; i < c->ndimms; i++)
+		if (parse_dimm(&c->dimms[i], c->numa_nodes, err, errlen) < 0)
+			return -EINVAL;
 	return 0;
 }

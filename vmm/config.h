@@ -7,9 +7,23 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "vmm/dimm.h"
+
 enum cpuid_policy { CPUID_AUTO, CPUID_PVM, CPUID_NONE };
 
 #define CONFIG_MAX_DIMMS 32
+#define CONFIG_DIMM_SPEC_MAX 512
+
+/* A --dimm option, parsed: the backend and the DIMM on it that
+ * machine_init creates before boot. The strings point into the struct
+ * (text, memdev), so a struct config is not to be copied. */
+struct config_dimm {
+	const char *spec;                /* as given, for messages */
+	char text[CONFIG_DIMM_SPEC_MAX]; /* spec, cut into its values */
+	char memdev[DIMM_ID_MAX + 8];    /* the backend's id: "mem-" ID */
+	struct backend_args backend;
+	struct dimm_args dimm;
+};
 
 struct config {
 	const char *kernel;
@@ -22,7 +36,7 @@ struct config {
 	uint64_t block_size; /* the guest's memory block size */
 	unsigned int numa_nodes;
 	const char *control;           /* QMP socket path, or NULL */
-	const char *dimms[CONFIG_MAX_DIMMS]; /* --dimm specs, parsed at start */
+	struct config_dimm dimms[CONFIG_MAX_DIMMS];
 	unsigned int ndimms;
 	enum cpuid_policy cpuid;
 	bool debug_io;
@@ -31,15 +45,9 @@ struct config {
 	int verbose;
 };
 
-/* Parses "256M", "1G", "4096": a decimal number with an optional K/M/G/T
- * suffix (powers of 1024; no suffix means bytes). Returns 0 or -EINVAL. */
-int config_parse_size(const char *s, uint64_t *out);
-/* Parses a plain decimal number ("0", "12") that fits an unsigned int.
- * Returns 0 or -EINVAL. */
-int config_parse_uint(const char *s, unsigned int *out);
-
-/* Parses argv. Returns 0 to run, 1 when --help/--version was handled,
- * or -EINVAL with a message in err. */
+/* Parses all of argv, --dimm specs included (their DIMMs are checked
+ * against the memory map later, by machine_init). Returns 0 to run, 1 when
+ * --help/--version was handled, or -EINVAL with a message in err. */
 int config_parse(struct config *c, int argc, char **argv, char *err,
 		 size_t errlen);
 

@@ -12,6 +12,7 @@
 #include <sys/vfs.h>
 #include <unistd.h>
 
+#include "lib/size.h"
 #include "vmm/hostmem.h"
 
 void dimms_init(struct dimms *d, const struct memmap *map, unsigned int nodes,
@@ -166,7 +167,7 @@ static int open_backing_file(const char *path, uint64_t size, bool *created,
 			 "than the backend's %s; memplug does not grow an "
 			 "existing file: size it first or name a new file",
 			 path, (uint64_t)st.st_size,
-			 memmap_fmt_size(size, sz, sizeof(sz)));
+			 size_fmt(size, sz, sizeof(sz)));
 		e = EINVAL;
 		goto fail;
 	}
@@ -234,8 +235,8 @@ static void host_memory(char *buf, size_t len)
 	if (f)
 		fclose(f);
 	snprintf(buf, len, "%s of memory available and %s of swap free",
-		 memmap_fmt_size(avail, s1, sizeof(s1)),
-		 memmap_fmt_size(swap, s2, sizeof(s2)));
+		 size_fmt(avail, s1, sizeof(s1)),
+		 size_fmt(swap, s2, sizeof(s2)));
 }
 
 static void map_error(const struct backend_args *a, int fd, int e, char *err,
@@ -245,12 +246,12 @@ static void map_error(const struct backend_args *a, int fd, int e, char *err,
 	uint64_t page = 0;
 	long free_pages = fd >= 0 ? hugetlb_free_pages(fd, &page) : -1;
 
-	memmap_fmt_size(a->size, sz, sizeof(sz));
+	size_fmt(a->size, sz, sizeof(sz));
 	if (e == ENOMEM && free_pages >= 0)
 		snprintf(err, errlen, "the host cannot reserve %s for backend %s: "
 			 "it needs %" PRIu64 " huge pages of %s and %ld are free",
 			 sz, a->id, a->size / page,
-			 memmap_fmt_size(page, ps, sizeof(ps)), free_pages);
+			 size_fmt(page, ps, sizeof(ps)), free_pages);
 	else if (e == ENOMEM && a->reserve) {
 		host_memory(have, sizeof(have));
 		snprintf(err, errlen, "the host cannot reserve %s for backend %s "
@@ -279,7 +280,7 @@ int backend_add(struct dimms *d, const struct backend_args *a, char *err,
 	if (!a->size || a->size % (uint64_t)sysconf(_SC_PAGESIZE)) {
 		snprintf(err, errlen, "backend size %s is not a positive multiple "
 			 "of the page size",
-			 memmap_fmt_size(a->size, sz, sizeof(sz)));
+			 size_fmt(a->size, sz, sizeof(sz)));
 		return -EINVAL;
 	}
 	if (a->kind == BACKEND_FILE && (!a->mem_path || !*a->mem_path)) {
@@ -302,7 +303,7 @@ int backend_add(struct dimms *d, const struct backend_args *a, char *err,
 		if (b->fd < 0 || ftruncate(b->fd, (off_t)a->size) < 0) {
 			r = -errno;
 			snprintf(err, errlen, "cannot create a memfd of %s: %s",
-				 memmap_fmt_size(a->size, sz, sizeof(sz)),
+				 size_fmt(a->size, sz, sizeof(sz)),
 				 strerror(errno));
 			goto fail;
 		}
@@ -358,7 +359,7 @@ int backend_prealloc_end(struct dimms *d, const char *id, int r, char *err,
 	if (r == 0)
 		return 0;
 	snprintf(err, errlen, "cannot preallocate %s for backend %s: %s",
-		 memmap_fmt_size(b->size, sz, sizeof(sz)), id,
+		 size_fmt(b->size, sz, sizeof(sz)), id,
 		 r == -ECANCELED ? "memplug is stopping" : strerror(-r));
 	backend_discard(b);
 	return r;
@@ -459,8 +460,8 @@ int dimm_check(struct dimms *d, const struct dimm_args *a, uint64_t *addr,
 	size = b->size;
 	if (size % d->block) {
 		snprintf(err, errlen, "DIMM size %s is not a multiple of the %s "
-			 "block size", memmap_fmt_size(size, s1, sizeof(s1)),
-			 memmap_fmt_size(d->block, s2, sizeof(s2)));
+			 "block size", size_fmt(size, s1, sizeof(s1)),
+			 size_fmt(d->block, s2, sizeof(s2)));
 		return -EINVAL;
 	}
 	for (unsigned int i = 0; i < m->slots; i++)
@@ -468,9 +469,9 @@ int dimm_check(struct dimms *d, const struct dimm_args *a, uint64_t *addr,
 			used += d->slots[i].size;
 	if (size > m->hp_size - used) {
 		snprintf(err, errlen, "DIMM size %s is larger than the %s left "
-			 "under maxmem=%s", memmap_fmt_size(size, s1, sizeof(s1)),
-			 memmap_fmt_size(m->hp_size - used, s2, sizeof(s2)),
-			 memmap_fmt_size(m->maxmem, s3, sizeof(s3)));
+			 "under maxmem=%s", size_fmt(size, s1, sizeof(s1)),
+			 size_fmt(m->hp_size - used, s2, sizeof(s2)),
+			 size_fmt(m->maxmem, s3, sizeof(s3)));
 		return -ENOSPC;
 	}
 	if (a->slot >= 0) {
@@ -501,7 +502,7 @@ int dimm_check(struct dimms *d, const struct dimm_args *a, uint64_t *addr,
 			snprintf(err, errlen, "addr 0x%" PRIx64 " is not a free, "
 				 "%s-aligned range of the hotplug window "
 				 "0x%" PRIx64 "-0x%" PRIx64, a->addr,
-				 memmap_fmt_size(d->block, s1, sizeof(s1)),
+				 size_fmt(d->block, s1, sizeof(s1)),
 				 m->hp_base, end);
 			return -EINVAL;
 		}
@@ -518,7 +519,7 @@ int dimm_check(struct dimms *d, const struct dimm_args *a, uint64_t *addr,
 	}
 	snprintf(err, errlen, "no free range of %s in the hotplug window "
 		 "(fragmented by removed DIMMs)",
-		 memmap_fmt_size(size, s1, sizeof(s1)));
+		 size_fmt(size, s1, sizeof(s1)));
 	return -ENOSPC;
 }
 

@@ -13,7 +13,7 @@
 #include "vmm/memmap.h"
 
 #define DIMM_ID_MAX 64
-#define DIMM_MAX_BACKENDS MEMMAP_MAX_SLOTS
+#define DIMM_MAX_BACKENDS MEMHP_MAX_SLOTS
 
 enum backend_kind { BACKEND_RAM, BACKEND_MEMFD, BACKEND_FILE };
 
@@ -75,7 +75,7 @@ struct dimms {
 	unsigned int nodes;
 	uint64_t block; /* guest memory block size */
 	struct backend backends[DIMM_MAX_BACKENDS];
-	struct dimm slots[MEMMAP_MAX_SLOTS];
+	struct dimm slots[MEMHP_MAX_SLOTS];
 };
 
 void dimms_init(struct dimms *d, const struct memmap *map, unsigned int nodes,

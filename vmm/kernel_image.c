@@ -10,7 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "vmm/log.h"
+#include "lib/log.h"
 
 /* Larger files are not bzImages worth unpacking (x86 ones are < 64M). */
 #define BZIMAGE_MAX (256u << 20)

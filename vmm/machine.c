@@ -14,8 +14,9 @@
 #include <unistd.h>
 
 #include "acpi/ost.h"
-#include "vmm/layout.h"
-#include "vmm/log.h"
+#include "include/memplug/layout.h"
+#include "lib/log.h"
+#include "lib/size.h"
 #include "vmm/sandbox.h"
 
 static uint64_t now_ns(void)
@@ -100,7 +101,8 @@ static void on_ost(void *ctx, unsigned int slot, uint32_t source,
 		d->t.ost = now_ns();
 	/* The insert is over when the guest answered it, whatever it said:
 	 * a refused DIMM stays plugged and listed with the answer. */
-	if (d->state == DIMM_INSERTING && source == 1 && status != 0x80)
+	if (d->state == DIMM_INSERTING && source == OST_SRC_DEVICE_CHECK &&
+	    !acpi_ost_status_pending(source, status))
 		d->state = DIMM_PRESENT;
 	/* A removal is over when the guest says it failed (anything but
 	 * 0x84 in progress and 0 success): the DIMM stays, present, and the
@@ -392,7 +394,7 @@ static json_t *cmd_object_add(void *ctx, json_t *args, char *err,
 	/* QEMU takes the size as a number of bytes or as a string "1G". */
 	if (json_is_string(sz)) {
 		size_str = json_string_value(sz);
-		if (config_parse_size(size_str, &a.size) < 0) {
+		if (size_parse(size_str, SIZE_BYTES, &a.size) < 0) {
 			snprintf(err, errlen, "size '%s' is not a size", size_str);
 			return NULL;
 		}
@@ -798,97 +800,35 @@ static json_t *cmd_query_commands(void *ctx, json_t *args, char *err,
 
 /* ---- DIMMs given on the command line ---- */
 
-/* --dimm id=ID,size=SIZE[,node=N][,backend=ram|memfd|file:PATH]
- *       [,prealloc=on][,share=on][,reserve=off] */
-static int coldplug_one(struct machine *m, const char *spec)
+/* A --dimm as config_parse left it: its backend, then the DIMM. */
+static int coldplug_one(struct machine *m, const struct config_dimm *c)
 {
-	char buf[512], *save = NULL, *tok, err[256], bid[DIMM_ID_MAX + 8];
-	struct backend_args b = { .kind = BACKEND_RAM, .reserve = true };
-	struct dimm_args a = { .slot = -1 };
-	uint64_t addr, v;
+	char err[256];
+	uint64_t addr;
 	int s;
 
-	if (strlen(spec) >= sizeof(buf)) {
-		log_error("--dimm %s: too long", spec);
-		return -EINVAL;
-	}
-	strcpy(buf, spec);
-	for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-		char *val = strchr(tok, '=');
-
-		if (!val)
-			goto bad;
-		*val++ = 0;
-		if (!strcmp(tok, "id")) {
-			a.id = val;
-		} else if (!strcmp(tok, "size")) {
-			if (config_parse_size(val, &b.size) < 0)
-				goto bad;
-		} else if (!strcmp(tok, "node")) {
-			if (config_parse_size(val, &v) < 0 || v > UINT32_MAX)
-				goto bad;
-			a.node = (unsigned int)v;
-		} else if (!strcmp(tok, "backend")) {
-			if (!strcmp(val, "ram")) {
-				b.kind = BACKEND_RAM;
-			} else if (!strcmp(val, "memfd")) {
-				b.kind = BACKEND_MEMFD;
-				b.share = true;
-			} else if (!strncmp(val, "file:", 5) && val[5]) {
-				b.kind = BACKEND_FILE;
-				b.mem_path = val + 5;
-			} else {
-				goto bad;
-			}
-		} else if (!strcmp(tok, "prealloc") || !strcmp(tok, "share") ||
-			   !strcmp(tok, "reserve")) {
-			bool on = !strcmp(val, "on");
-
-			if (!on && strcmp(val, "off"))
-				goto bad;
-			if (tok[0] == 'p')
-				b.prealloc = on;
-			else if (tok[0] == 's')
-				b.share = on;
-			else
-				b.reserve = on;
-		} else {
-			goto bad;
-		}
-	}
-	if (!a.id || !b.size) {
-		log_error("--dimm %s: id= and size= are required", spec);
-		return -EINVAL;
-	}
-	snprintf(bid, sizeof(bid), "mem-%s", a.id);
-	b.id = a.memdev = bid;
-	s = backend_add(&m->dimms, &b, err, sizeof(err));
+	s = backend_add(&m->dimms, &c->backend, err, sizeof(err));
 	/* Before boot nothing waits on the main loop: populate right here. */
-	if (s == 0 && b.prealloc) {
-		struct backend *be = backend_find(&m->dimms, bid);
+	if (s == 0 && c->backend.prealloc) {
+		struct backend *be = backend_find(&m->dimms, c->memdev);
 
-		s = backend_prealloc_end(&m->dimms, bid,
+		s = backend_prealloc_end(&m->dimms, c->memdev,
 					 prealloc_populate(be->hva, be->size,
 							   NULL, NULL),
 					 err, sizeof(err));
 	}
 	if (s < 0) {
-		log_error("--dimm %s: %s", spec, err);
+		log_error("--dimm %s: %s", c->spec, err);
 		return -EINVAL;
 	}
-	s = dimm_check(&m->dimms, &a, &addr, err, sizeof(err));
+	s = dimm_check(&m->dimms, &c->dimm, &addr, err, sizeof(err));
 	if (s < 0) {
-		log_error("--dimm %s: %s", spec, err);
-		backend_del(&m->dimms, bid, err, sizeof(err));
+		log_error("--dimm %s: %s", c->spec, err);
+		backend_del(&m->dimms, c->memdev, err, sizeof(err));
 		return -EINVAL;
 	}
-	dimm_commit(&m->dimms, s, &a, addr, false);
+	dimm_commit(&m->dimms, s, &c->dimm, addr, false);
 	return 0;
-bad:
-	log_error("--dimm %s: cannot parse \"%s\" (expected id=ID,size=SIZE"
-		  "[,node=N][,backend=ram|memfd|file:PATH][,prealloc=on]"
-		  "[,share=on][,reserve=off])", spec, tok);
-	return -EINVAL;
 }
 
 /* Every DIMM the machine has goes into a new boot as present: coldplugged
@@ -988,10 +928,12 @@ int machine_init(struct machine *m, const struct config *cfg,
 	dimms_init(&m->dimms, &m->map, cfg->numa_nodes, m->map.block);
 	if ((r = loop_init(&m->loop)) < 0 ||
 	    (r = prealloc_init(&m->prealloc, &m->loop, (struct prealloc_ops){
-		     prealloc_progress, prealloc_finished, m })) < 0)
+		     prealloc_progress, prealloc_finished, m })) < 0) {
+		log_error("cannot set up the main loop: %s", strerror(-r));
 		return r;
+	}
 	for (unsigned int i = 0; i < cfg->ndimms; i++)
-		if ((r = coldplug_one(m, cfg->dimms[i])) < 0)
+		if ((r = coldplug_one(m, &cfg->dimms[i])) < 0)
 			return r;
 
 	/* Signals become events on the main loop; vCPU threads inherit the
@@ -1008,8 +950,12 @@ int machine_init(struct machine *m, const struct config *cfg,
 	m->notify_fd = m->notify_w.fd;
 	if (m->sig_w.fd < 0 || m->notify_fd < 0 ||
 	    loop_add(&m->loop, &m->sig_w) < 0 ||
-	    loop_add(&m->loop, &m->notify_w) < 0)
-		return -errno;
+	    loop_add(&m->loop, &m->notify_w) < 0) {
+		r = -errno;
+		log_error("cannot watch signals and events in the main loop: %s",
+			  strerror(-r));
+		return r;
+	}
 	if (stdin_pollable()) {
 		m->stdin_w = (struct watch){ STDIN_FILENO, on_stdin, m };
 		m->stdin_open = loop_add(&m->loop, &m->stdin_w) == 0;

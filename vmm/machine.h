@@ -9,10 +9,10 @@
 #include <pthread.h>
 #include <stdbool.h>
 
+#include "lib/log.h"
 #include "vmm/config.h"
 #include "vmm/dimm.h"
 #include "vmm/kernel_image.h"
-#include "vmm/log.h"
 #include "vmm/loop.h"
 #include "vmm/memmap.h"
 #include "vmm/prealloc.h"

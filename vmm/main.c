@@ -6,7 +6,8 @@
 #include <termios.h>
 #include <unistd.h>
 
-#include "vmm/log.h"
+#include "lib/log.h"
+#include "lib/size.h"
 #include "vmm/machine.h"
 #include "vmm/vm.h"
 
@@ -52,9 +53,8 @@ static int plan_memory(const struct config *cfg, struct memmap *map)
 	}
 	if (pages > 0 && psz > 0 && cfg->mem > host) {
 		log_error("memory size %s is more than this host's %s of RAM",
-			  memmap_fmt_size(cfg->mem, a, sizeof(a)),
-			  memmap_fmt_size(host & ~((1ULL << 20) - 1), b,
-					  sizeof(b)));
+			  size_fmt(cfg->mem, a, sizeof(a)),
+			  size_fmt(host & ~((1ULL << 20) - 1), b, sizeof(b)));
 		return -1;
 	}
 	return 0;
@@ -67,7 +67,7 @@ int main(int argc, char **argv)
 	static struct machine m;
 	struct config cfg;
 	struct memmap map;
-	char err[256];
+	char err[1024]; /* a --dimm error quotes the spec, up to 511 bytes */
 	int kvm_fd, r;
 
 	r = config_parse(&cfg, argc, argv, err, sizeof(err));

@@ -1,30 +1,14 @@
 #include "vmm/memmap.h"
 
 #include <errno.h>
-#include <inttypes.h>
 #include <stdio.h>
 
-#include "vmm/layout.h"
+#include "include/memplug/layout.h"
+#include "lib/size.h"
 
 static uint64_t align_up(uint64_t v, uint64_t a)
 {
 	return (v + a - 1) / a * a;
-}
-
-const char *memmap_fmt_size(uint64_t bytes, char *buf, size_t len)
-{
-	static const char units[] = "KMGT";
-	int u = -1;
-
-	while (u < 3 && bytes && bytes % 1024 == 0) {
-		bytes /= 1024;
-		u++;
-	}
-	if (u < 0)
-		snprintf(buf, len, "%" PRIu64, bytes);
-	else
-		snprintf(buf, len, "%" PRIu64 "%c", bytes, units[u]);
-	return buf;
 }
 
 int memmap_plan(struct memmap *m, uint64_t ram, unsigned int slots,
@@ -46,58 +30,58 @@ int memmap_plan_block(struct memmap *m, uint64_t ram, unsigned int slots,
 	    (block & (block - 1))) {
 		snprintf(err, errlen, "block size %s is not one Linux uses: a "
 			 "power of two from 128M to 2G",
-			 memmap_fmt_size(block, a, sizeof(a)));
+			 size_fmt(block, a, sizeof(a)));
 		return -EINVAL;
 	}
 	if (ram < MEMMAP_MIN_RAM) {
 		snprintf(err, errlen, "memory size %s is below the minimum of %s",
-			 memmap_fmt_size(ram, a, sizeof(a)),
-			 memmap_fmt_size(MEMMAP_MIN_RAM, b, sizeof(b)));
+			 size_fmt(ram, a, sizeof(a)),
+			 size_fmt(MEMMAP_MIN_RAM, b, sizeof(b)));
 		return -EINVAL;
 	}
 	if (ram % MiB) {
 		snprintf(err, errlen, "memory size %s is not a multiple of 1M",
-			 memmap_fmt_size(ram, a, sizeof(a)));
+			 size_fmt(ram, a, sizeof(a)));
 		return -EINVAL;
 	}
-	if (slots > MEMMAP_MAX_SLOTS) {
+	if (slots > MEMHP_MAX_SLOTS) {
 		snprintf(err, errlen, "slots=%u is above the maximum of %u",
-			 slots, MEMMAP_MAX_SLOTS);
+			 slots, MEMHP_MAX_SLOTS);
 		return -EINVAL;
 	}
 	if (!maxmem)
 		maxmem = ram;
 	if (maxmem < ram) {
 		snprintf(err, errlen, "maxmem=%s is below the memory size %s",
-			 memmap_fmt_size(maxmem, a, sizeof(a)),
-			 memmap_fmt_size(ram, b, sizeof(b)));
+			 size_fmt(maxmem, a, sizeof(a)),
+			 size_fmt(ram, b, sizeof(b)));
 		return -EINVAL;
 	}
 	if (slots && maxmem == ram) {
 		snprintf(err, errlen,
 			 "slots=%u needs maxmem above the memory size %s",
-			 slots, memmap_fmt_size(ram, a, sizeof(a)));
+			 slots, size_fmt(ram, a, sizeof(a)));
 		return -EINVAL;
 	}
 	if (!slots && maxmem != ram) {
 		snprintf(err, errlen,
 			 "maxmem=%s needs slots=N for the DIMMs that fill it",
-			 memmap_fmt_size(maxmem, a, sizeof(a)));
+			 size_fmt(maxmem, a, sizeof(a)));
 		return -EINVAL;
 	}
 	if ((maxmem - ram) % block) {
 		snprintf(err, errlen,
 			 "maxmem - memory = %s is not a multiple of the %s "
 			 "memory block size",
-			 memmap_fmt_size(maxmem - ram, a, sizeof(a)),
-			 memmap_fmt_size(block, b, sizeof(b)));
+			 size_fmt(maxmem - ram, a, sizeof(a)),
+			 size_fmt(block, b, sizeof(b)));
 		return -EINVAL;
 	}
 	/* Keep every address inside the 46 bits of guest-physical space
 	 * that current x86 CPUs and Linux's direct map handle. */
 	if (maxmem > (1ULL << 45)) {
 		snprintf(err, errlen, "maxmem=%s is above the limit of 32T",
-			 memmap_fmt_size(maxmem, a, sizeof(a)));
+			 size_fmt(maxmem, a, sizeof(a)));
 		return -EINVAL;
 	}
 	m->ram = ram;
@@ -164,9 +148,9 @@ int memmap_numa(const struct memmap *m, unsigned int nodes,
 	if (!per) {
 		snprintf(err, errlen, "--numa nodes=%u needs at least %s of "
 			 "memory (%s per node), not %s", nodes,
-			 memmap_fmt_size(nodes * m->block, a, sizeof(a)),
-			 memmap_fmt_size(m->block, b, sizeof(b)),
-			 memmap_fmt_size(m->ram, c, sizeof(c)));
+			 size_fmt(nodes * m->block, a, sizeof(a)),
+			 size_fmt(m->block, b, sizeof(b)),
+			 size_fmt(m->ram, c, sizeof(c)));
 		return -EINVAL;
 	}
 	for (unsigned int node = 0; node < nodes; node++) {

@@ -7,19 +7,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "include/memplug/e820.h"
+#include "include/memplug/hw/memhp.h"
+
 #define MEMMAP_MIN_RAM (32ULL << 20)
 /* The guest's memory block size: Linux on x86-64 uses 128M below 64G of
  * boot RAM and up to 2G above; DIMMs are placed and sized in these units. */
 #define MEMMAP_BLOCK_SIZE (128ULL << 20)
 #define MEMMAP_BLOCK_MAX (2ULL << 30)
-#define MEMMAP_MAX_SLOTS 256
-
-enum e820_type { E820_RAM = 1, E820_RESERVED = 2, E820_ACPI = 3 };
-
-struct e820_entry {
-	uint64_t addr, size;
-	uint32_t type;
-};
 
 struct memmap {
 	uint64_t ram;        /* boot RAM in bytes */
@@ -57,8 +52,5 @@ struct memmap_range {
  * Returns the number of ranges, or -EINVAL with a message in err. */
 int memmap_numa(const struct memmap *m, unsigned int nodes,
 		struct memmap_range *r, size_t max, char *err, size_t errlen);
-
-/* Formats a byte count the way the CLI takes it: "256M", "1G", "1536K". */
-const char *memmap_fmt_size(uint64_t bytes, char *buf, size_t len);
 
 #endif

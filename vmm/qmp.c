@@ -12,7 +12,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "vmm/log.h"
+#include "lib/log.h"
 
 #define STR_(x) #x
 #define STR(x) STR_(x)

@@ -13,6 +13,8 @@
 #include "vmm/loop.h"
 
 #define QMP_MAX_CLIENTS 16
+/* Longest command line taken from a client; replies may be longer (the
+ * client's limit is ctl/qmpc.h's QMPC_REPLY_LINE_MAX). */
 #define QMP_LINE_MAX (64 * 1024)
 /* Replies and events a client has not read yet, at most; a client over it
  * is dropped. The largest reply (query-memory-devices with 256 DIMMs) is

@@ -12,7 +12,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "vmm/log.h"
+#include "lib/log.h"
 
 /* Every system call memplug's threads make once the VM is set up, found
  * with strace -f over the flat-guest, QMP and hardening tests and the

@@ -15,9 +15,9 @@
 
 #include "acpi/tables.h"
 #include "firmware/boot.h"
+#include "include/memplug/layout.h"
+#include "lib/log.h"
 #include "vmm/hostmem.h"
-#include "vmm/layout.h"
-#include "vmm/log.h"
 
 /* KVM memory slots: 0 and 1 boot RAM, then one per DIMM slot. */
 #define VM_DIMM_KVM_SLOT0 2
@@ -209,6 +209,7 @@ static int map_ram(struct vm *vm, unsigned int slot, uint64_t gpa,
 {
 	struct kvm_userspace_memory_region r;
 	void *p;
+	int e;
 
 	p = hostmem_map(size, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1,
 			HOSTMEM_ALIGN);
@@ -226,9 +227,10 @@ static int map_ram(struct vm *vm, unsigned int slot, uint64_t gpa,
 		.userspace_addr = (uint64_t)(uintptr_t)p,
 	};
 	if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &r) < 0) {
+		e = errno;
 		log_error("KVM refused guest RAM slot %u at 0x%" PRIx64 ": %s",
-			  slot, gpa, strerror(errno));
-		return -errno;
+			  slot, gpa, strerror(e));
+		return -e;
 	}
 	return 0;
 }
@@ -244,14 +246,13 @@ static int setup_devices(struct vm *vm, struct memhp_events memhp_ev)
 	bus_init(&vm->mmio, "mmio");
 	vm->pio.debug = vm->mmio.debug = vm->cfg->debug_io;
 	serial_init(&vm->com1, STDOUT_FILENO, com1_irq);
-	acpi_pm_init(&vm->pm, sci, ev, PORT_ACPI_RESET_VALUE);
+	acpi_pm_init(&vm->pm, sci, ev, ACPI_PM_RESET_VALUE);
 	vm->kbd = (struct i8042){ vm_kbd_reset, vm };
 	if ((r = bus_register(&vm->pio, PORT_COM1, PORT_COM1_LEN, &serial_ops,
 			      &vm->com1, "com1")) < 0 ||
-	    (r = bus_register(&vm->pio, PORT_ACPI_PM1A_EVT,
-			      ACPI_PM_PM1_BLOCK_LEN, &acpi_pm_pm1_ops, &vm->pm,
-			      "acpi-pm1")) < 0 ||
-	    (r = bus_register(&vm->pio, PORT_ACPI_GPE0, PORT_ACPI_GPE0_LEN,
+	    (r = bus_register(&vm->pio, PORT_ACPI_PM1, ACPI_PM1_BLOCK_LEN,
+			      &acpi_pm_pm1_ops, &vm->pm, "acpi-pm1")) < 0 ||
+	    (r = bus_register(&vm->pio, PORT_ACPI_GPE0, ACPI_GPE0_LEN,
 			      &acpi_pm_gpe_ops, &vm->pm, "acpi-gpe0")) < 0 ||
 	    (r = bus_register(&vm->pio, PORT_I8042_DATA, 1, &i8042_data_ops,
 			      &vm->kbd, "i8042-data")) < 0 ||
@@ -260,8 +261,11 @@ static int setup_devices(struct vm *vm, struct memhp_events memhp_ev)
 		return r;
 	if (!vm->map.slots)
 		return 0;
-	if ((r = memhp_init(&vm->memhp, vm->map.slots, memhp_ev)) < 0)
+	if ((r = memhp_init(&vm->memhp, vm->map.slots, memhp_ev)) < 0) {
+		log_error("cannot set up the memory hotplug controller with %u "
+			  "slots: %s", vm->map.slots, strerror(-r));
 		return r;
+	}
 	return bus_register(&vm->pio, PORT_MEMHP, MEMHP_REGS_LEN, &memhp_ops,
 			    &vm->memhp, "memhp");
 }
@@ -293,6 +297,7 @@ static int setup_acpi(struct vm *vm, uint64_t *rsdp)
 	struct memmap_range ranges[MEMMAP_MAX_RANGES];
 	char err[256];
 	int n;
+	char msg[256];
 	struct acpi_config ac = {
 		.ncpus = vm->nvcpus,
 		.lapic_addr = (uint32_t)LAYOUT_LAPIC,
@@ -303,9 +308,9 @@ static int setup_acpi(struct vm *vm, uint64_t *rsdp)
 		.pm1a_cnt_port = PORT_ACPI_PM1A_CNT,
 		.pm_tmr_port = PORT_ACPI_PM_TMR,
 		.gpe0_port = PORT_ACPI_GPE0,
-		.gpe0_len = PORT_ACPI_GPE0_LEN,
+		.gpe0_len = ACPI_GPE0_LEN,
 		.reset_port = PORT_ACPI_RESET,
-		.reset_value = PORT_ACPI_RESET_VALUE,
+		.reset_value = ACPI_PM_RESET_VALUE,
 		.s5_slp_typ = ACPI_S5_SLP_TYP,
 		.memhp_slots = vm->map.slots,
 		.memhp_port = PORT_MEMHP,
@@ -319,8 +324,11 @@ static int setup_acpi(struct vm *vm, uint64_t *rsdp)
 	struct acpi_layout l;
 	int r;
 
-	if (!dst)
+	if (!dst) {
+		log_error("the ACPI area 0x%llx-0x%llx is not in guest RAM",
+			  LAYOUT_ACPI, LAYOUT_ACPI_END);
 		return -EFAULT;
+	}
 	n = memmap_numa(&vm->map, vm->cfg->numa_nodes, ranges, MEMMAP_MAX_RANGES,
 			err, sizeof(err));
 	if (n < 0) {
@@ -335,9 +343,9 @@ static int setup_acpi(struct vm *vm, uint64_t *rsdp)
 	/* vCPUs round-robin over the nodes. */
 	for (unsigned int i = 0; i < vm->nvcpus; i++)
 		ac.cpu_pxm[i] = (uint8_t)(i % vm->cfg->numa_nodes);
-	r = acpi_build(&ac, LAYOUT_ACPI, dst, room, &l);
+	r = acpi_build(&ac, LAYOUT_ACPI, dst, room, &l, msg, sizeof(msg));
 	if (r < 0) {
-		log_error("cannot build the ACPI tables: %s", strerror(-r));
+		log_error("cannot build the ACPI tables: %s", msg);
 		return r;
 	}
 	*rsdp = l.rsdp;
@@ -373,8 +381,10 @@ static int setup_boot(struct vm *vm, struct boot_kernel *k)
 		return r;
 	if (vm->hide_pvm) {
 		cpuid_pvm_kernel_args(extra, sizeof(extra));
-		if (asprintf(&vm->cmdline, "%s %s", c->cmdline, extra) < 0)
+		if (asprintf(&vm->cmdline, "%s %s", c->cmdline, extra) < 0) {
+			log_error("no memory for the guest command line");
 			return -ENOMEM;
+		}
 		a.cmdline = vm->cmdline;
 	}
 	a.e820 = e820;
@@ -384,7 +394,11 @@ static int setup_boot(struct vm *vm, struct boot_kernel *k)
 		log_error("%s", err);
 		return r;
 	}
-	return cpu_write_boot_tables(&vm->mem);
+	r = cpu_write_boot_tables(&vm->mem);
+	if (r < 0)
+		log_error("cannot write the boot GDT and page tables: %s",
+			  strerror(-r));
+	return r;
 }
 
 static int get_supported_cpuid(int kvm_fd, union cpuid_table *t)
@@ -392,8 +406,10 @@ static int get_supported_cpuid(int kvm_fd, union cpuid_table *t)
 	memset(t, 0, sizeof(*t));
 	t->h.nent = CPUID_MAX_ENTRIES;
 	if (ioctl(kvm_fd, KVM_GET_SUPPORTED_CPUID, &t->h) < 0) {
-		log_error("KVM_GET_SUPPORTED_CPUID: %s", strerror(errno));
-		return -errno;
+		int e = errno;
+
+		log_error("KVM_GET_SUPPORTED_CPUID: %s", strerror(e));
+		return -e;
 	}
 	return 0;
 }
@@ -408,18 +424,24 @@ static int setup_vcpu(struct vm *vm, struct vcpu *v,
 	v->vm = vm;
 	v->fd = ioctl(vm->vm_fd, KVM_CREATE_VCPU, (unsigned long)v->id);
 	if (v->fd < 0) {
-		log_error("cannot create vCPU %u: %s", v->id, strerror(errno));
-		return -errno;
+		r = -errno;
+		log_error("cannot create vCPU %u: %s", v->id, strerror(-r));
+		return r;
 	}
 	v->run = mmap(NULL, v->run_size, PROT_READ | PROT_WRITE, MAP_SHARED,
 		      v->fd, 0);
 	if (v->run == MAP_FAILED) {
+		r = -errno;
 		v->run = NULL;
-		return -errno;
+		log_error("cannot map the kvm_run area of vCPU %u: %s", v->id,
+			  strerror(-r));
+		return r;
 	}
 	cpuid = malloc(sizeof(*cpuid));
-	if (!cpuid)
+	if (!cpuid) {
+		log_error("no memory for the CPUID of vCPU %u", v->id);
 		return -ENOMEM;
+	}
 	memcpy(cpuid, supported, sizeof(*cpuid));
 	r = cpuid_adjust(cpuid, v->id, vm->nvcpus, vm->hide_pvm);
 	if (r == 0 && ioctl(v->fd, KVM_SET_CPUID2, &cpuid->h) < 0)
@@ -478,8 +500,9 @@ int vm_create(struct vm *vm, int kvm_fd, const struct config *cfg,
 	if (map->high_size && (r = map_ram(vm, 1, LAYOUT_4G, map->high_size)) < 0)
 		return r;
 	if (ioctl(vm->vm_fd, KVM_SET_TSS_ADDR, LAYOUT_KVM_TSS) < 0) {
-		log_error("KVM_SET_TSS_ADDR: %s", strerror(errno));
-		return -errno;
+		r = -errno;
+		log_error("KVM_SET_TSS_ADDR: %s", strerror(-r));
+		return r;
 	}
 	/* Only VMX needs the identity-map page; others may refuse it. */
 	{
@@ -489,17 +512,19 @@ int vm_create(struct vm *vm, int kvm_fd, const struct config *cfg,
 			log_debug("KVM_SET_IDENTITY_MAP_ADDR: %s", strerror(errno));
 	}
 	if (ioctl(vm->vm_fd, KVM_CREATE_IRQCHIP, 0) < 0) {
+		r = -errno;
 		log_error("cannot create the in-kernel irqchip: %s",
-			  strerror(errno));
-		return -errno;
+			  strerror(-r));
+		return r;
 	}
 	{
 		struct kvm_pit_config pit = { .flags = 0 };
 
 		if (ioctl(vm->vm_fd, KVM_CREATE_PIT2, &pit) < 0) {
+			r = -errno;
 			log_error("cannot create the in-kernel PIT: %s",
-				  strerror(errno));
-			return -errno;
+				  strerror(-r));
+			return r;
 		}
 	}
 	if ((r = setup_devices(vm, memhp_ev)) < 0)
@@ -508,12 +533,17 @@ int vm_create(struct vm *vm, int kvm_fd, const struct config *cfg,
 		return r;
 
 	run_size = ioctl(kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
-	if (run_size < (int)sizeof(struct kvm_run))
+	if (run_size < (int)sizeof(struct kvm_run)) {
+		log_error("KVM_GET_VCPU_MMAP_SIZE gave %d, less than the %zu "
+			  "bytes of struct kvm_run", run_size,
+			  sizeof(struct kvm_run));
 		return -EINVAL;
+	}
 	vm->vcpus = calloc(vm->nvcpus, sizeof(*vm->vcpus));
 	supported = malloc(sizeof(*supported));
 	if (!vm->vcpus || !supported) {
 		free(supported);
+		log_error("no memory for %u vCPUs", vm->nvcpus);
 		return -ENOMEM;
 	}
 	for (unsigned int i = 0; i < vm->nvcpus; i++) {

@@ -12,17 +12,19 @@ build/fuzz/fuzz_qmp build/fuzz-cov/fuzz_qmp: FUZZ_WRAP := -Wl,--wrap=madvise
 .PHONY: fuzz fuzz-build fuzz-lib fuzz-cov-lib
 fuzz-lib:
 	@$(MAKE) --no-print-directory B=build/fuzz CC=clang \
-		CFLAGS="$(FUZZ_CFLAGS)" build/fuzz/libmemplug.a
+		CFLAGS="$(FUZZ_CFLAGS)" build/fuzz/libmemplug.a build/fuzz/libmplib.a
 fuzz-cov-lib:
 	@$(MAKE) --no-print-directory B=build/fuzz-cov CC=clang \
-		CFLAGS="$(FUZZ_COV_CFLAGS)" build/fuzz-cov/libmemplug.a
+		CFLAGS="$(FUZZ_COV_CFLAGS)" build/fuzz-cov/libmemplug.a \
+		build/fuzz-cov/libmplib.a
 
 build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c fuzz-lib
 	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer $(MP_CFLAGS) -o $@ $< \
-		build/fuzz/libmemplug.a $(LDLIBS) $(FUZZ_WRAP)
+		build/fuzz/libmemplug.a build/fuzz/libmplib.a $(LDLIBS) $(FUZZ_WRAP)
 build/fuzz-cov/fuzz_%: tests/fuzz/fuzz_%.c fuzz-cov-lib
 	clang $(FUZZ_COV_CFLAGS) -fsanitize=fuzzer $(MP_CFLAGS) -o $@ $< \
-		build/fuzz-cov/libmemplug.a $(LDLIBS) $(FUZZ_WRAP)
+		build/fuzz-cov/libmemplug.a build/fuzz-cov/libmplib.a $(LDLIBS) \
+		$(FUZZ_WRAP)
 
 fuzz-build: $(FUZZERS:%=build/fuzz/fuzz_%) $(FUZZERS:%=build/fuzz-cov/fuzz_%)
 

@@ -22,7 +22,7 @@
 #include "devices/i8042.h"
 #include "devices/memhp.h"
 #include "devices/serial.h"
-#include "vmm/layout.h"
+#include "include/memplug/layout.h"
 
 #define SLOTS 8
 
@@ -111,14 +111,14 @@ static void setup(void)
 	serial_init(&com1, -1, (struct irq_line){ irq, NULL, IRQ_COM1 });
 	acpi_pm_init(&pm, (struct irq_line){ irq, NULL, ACPI_SCI_IRQ },
 		     (struct acpi_pm_events){ on_sleep, on_reset, NULL },
-		     PORT_ACPI_RESET_VALUE);
+		     ACPI_PM_RESET_VALUE);
 	kbd = (struct i8042){ on_reset, NULL };
 	memhp_init(&hp, SLOTS, ev);
 	if (bus_register(&pio, PORT_COM1, PORT_COM1_LEN, &serial_ops, &com1,
 			 "com1") < 0 ||
-	    bus_register(&pio, PORT_ACPI_PM1A_EVT, ACPI_PM_PM1_BLOCK_LEN,
+	    bus_register(&pio, PORT_ACPI_PM1, ACPI_PM1_BLOCK_LEN,
 			 &acpi_pm_pm1_ops, &pm, "acpi-pm1") < 0 ||
-	    bus_register(&pio, PORT_ACPI_GPE0, PORT_ACPI_GPE0_LEN,
+	    bus_register(&pio, PORT_ACPI_GPE0, ACPI_GPE0_LEN,
 			 &acpi_pm_gpe_ops, &pm, "acpi-gpe0") < 0 ||
 	    bus_register(&pio, PORT_I8042_DATA, 1, &i8042_data_ops, &kbd,
 			 "i8042-data") < 0 ||
@@ -140,7 +140,7 @@ static void check_state(void)
 {
 	bool sci = (pm.pm1_sts & pm.pm1_en) != 0, pending = false;
 
-	for (int i = 0; i < ACPI_PM_GPE0_BYTES; i++)
+	for (int i = 0; i < ACPI_GPE0_HALF; i++)
 		sci |= (pm.gpe_sts[i] & pm.gpe_en[i]) != 0;
 	check(line_level[ACPI_SCI_IRQ] == sci && pm.sci_level == sci,
 	      "the SCI line does not follow the enabled status bits");
@@ -163,7 +163,7 @@ static void check_state(void)
 /* Ports the accesses aim at: each device's base; offsets run a little past
  * each range so the bus's edges are hit too. */
 static const uint16_t bases[] = {
-	PORT_MEMHP, PORT_ACPI_GPE0, PORT_ACPI_PM1A_EVT, PORT_COM1,
+	PORT_MEMHP, PORT_ACPI_GPE0, PORT_ACPI_PM1, PORT_COM1,
 	PORT_I8042_DATA, PORT_I8042_CMD,
 };
 

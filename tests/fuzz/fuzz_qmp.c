@@ -38,7 +38,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "vmm/layout.h"
+#include "include/memplug/layout.h"
 #include "vmm/machine.h"
 
 #define SOCK "/tmp/fuzz-qmp.sock"
@@ -255,7 +255,7 @@ static void client_segment(struct conn *c, const uint8_t *p, size_t n,
 }
 
 static const uint16_t guest_ports[] = { PORT_MEMHP, PORT_ACPI_GPE0,
-					PORT_ACPI_PM1A_EVT };
+					PORT_ACPI_PM1 };
 
 /* Guest accesses, 6 bytes each: port and direction, offset, size, value. */
 static void guest_segment(const uint8_t *p, size_t n)

@@ -1,6 +1,6 @@
 /* Leveled logging to stderr, every line prefixed "memplug: ". */
-#ifndef MEMPLUG_VMM_LOG_H
-#define MEMPLUG_VMM_LOG_H
+#ifndef MEMPLUG_LIB_LOG_H
+#define MEMPLUG_LIB_LOG_H
 
 #include <inttypes.h>
 #include <stdbool.h>

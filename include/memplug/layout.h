@@ -14,8 +14,12 @@
  *   0x1_0000_0000 the rest of boot RAM
  *   then, 1 GiB aligned: the hotplug window (never in e820)
  */
-#ifndef MEMPLUG_VMM_LAYOUT_H
-#define MEMPLUG_VMM_LAYOUT_H
+#ifndef MEMPLUG_LAYOUT_H
+#define MEMPLUG_LAYOUT_H
+
+/* Also included by the test guests' assembly (tests/guests/common.h):
+ * macros only, each a constant expression that C and GNU as both take. */
+#include "include/memplug/hw/pm.h"
 
 #define MiB (1ULL << 20)
 #define GiB (1ULL << 30)
@@ -42,25 +46,21 @@
 #define LAYOUT_KVM_TSS 0xfffbd000ULL
 #define LAYOUT_KVM_IDENTITY 0xfffbc000ULL
 
-/* Port I/O. The ACPI registers are the FADT's fixed-hardware blocks. */
+/* Port I/O. The ACPI registers are the FADT's fixed-hardware blocks; their
+ * layout within each block is memplug/hw/pm.h's. */
 #define PORT_COM1 0x3f8
 #define PORT_COM1_LEN 8
 #define IRQ_COM1 4
 #define PORT_I8042_DATA 0x60
 #define PORT_I8042_CMD 0x64
-#define PORT_ACPI_PM1A_EVT 0x600 /* status (2 bytes) + enable (2 bytes) */
-#define PORT_ACPI_PM1A_EVT_LEN 4
-#define PORT_ACPI_PM1A_CNT 0x604
-#define PORT_ACPI_PM1A_CNT_LEN 2
-#define PORT_ACPI_PM_TMR 0x608
-#define PORT_ACPI_PM_TMR_LEN 4
-#define PORT_ACPI_RESET 0x60c
-#define PORT_ACPI_RESET_VALUE 0x1
-#define PORT_ACPI_GPE0 0x620 /* status (4 bytes) + enable (4 bytes) */
-#define PORT_ACPI_GPE0_LEN 8
-#define PORT_MEMHP 0xa00 /* memory hotplug controller, docs/memhp.md */
+#define PORT_ACPI_PM1 0x600 /* PM1a event, PM1a control, PM timer, reset */
+#define PORT_ACPI_PM1A_EVT (PORT_ACPI_PM1 + ACPI_PM1_EVT_OFF)
+#define PORT_ACPI_PM1A_CNT (PORT_ACPI_PM1 + ACPI_PM1_CNT_OFF)
+#define PORT_ACPI_PM_TMR (PORT_ACPI_PM1 + ACPI_PM_TMR_OFF)
+#define PORT_ACPI_RESET (PORT_ACPI_PM1 + ACPI_PM_RESET_OFF)
+#define PORT_ACPI_GPE0 0x620 /* ACPI_GPE0_LEN bytes */
+#define PORT_MEMHP 0xa00 /* memory hotplug controller, memplug/hw/memhp.h */
 #define GPE_MEMHP 3       /* GPE0 bit whose _E03 scans the DIMM slots */
 #define ACPI_SCI_IRQ 9
-#define ACPI_S5_SLP_TYP 5
 
 #endif

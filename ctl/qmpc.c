@@ -12,13 +12,13 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "ctl/qmp.h"
+#include "ctl/qmpc.h"
 
 #define GREETING_TIMEOUT_MS 30000
 #define BUF_START (64u << 10)
 
 __attribute__((format(printf, 2, 3)))
-static void set_err(struct qmp *q, const char *fmt, ...)
+static void set_err(struct qmpc *q, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -27,7 +27,7 @@ static void set_err(struct qmp *q, const char *fmt, ...)
 	va_end(ap);
 }
 
-int64_t qmp_now_ms(void)
+int64_t qmpc_now_ms(void)
 {
 	struct timespec ts;
 
@@ -49,7 +49,7 @@ static void excerpt(const char *s, size_t n, char *out, size_t outlen)
 	out[o] = '\0';
 }
 
-static int write_all(struct qmp *q, const char *data, size_t n,
+static int write_all(struct qmpc *q, const char *data, size_t n,
 		     const char *what)
 {
 	while (n) {
@@ -76,14 +76,14 @@ static int write_all(struct qmp *q, const char *data, size_t n,
 }
 
 /* Read more bytes into the buffer, waiting until deadline_ms. */
-static int fill(struct qmp *q, int64_t deadline_ms, const char *waiting_for)
+static int fill(struct qmpc *q, int64_t deadline_ms, const char *waiting_for)
 {
 	if (q->len == q->cap) {
 		size_t cap = q->cap ? q->cap * 2 : BUF_START;
 		char *b;
 
-		if (cap > QMP_MAX_LINE + 1)
-			cap = QMP_MAX_LINE + 1;
+		if (cap > QMPC_REPLY_LINE_MAX + 1)
+			cap = QMPC_REPLY_LINE_MAX + 1;
 		b = realloc(q->buf, cap);
 		if (!b) {
 			set_err(q, "out of memory reading from %s", q->path);
@@ -97,8 +97,8 @@ static int fill(struct qmp *q, int64_t deadline_ms, const char *waiting_for)
 		int timeout = -1, r;
 		ssize_t n;
 
-		if (deadline_ms != QMP_FOREVER) {
-			int64_t left = deadline_ms - qmp_now_ms();
+		if (deadline_ms != QMPC_FOREVER) {
+			int64_t left = deadline_ms - qmpc_now_ms();
 
 			if (left <= 0) {
 				set_err(q, "memplug sent nothing on %s while "
@@ -150,7 +150,7 @@ static int blank(const char *s, size_t n)
 }
 
 /* Next JSON object from the stream. Blank lines are skipped. */
-static int read_message(struct qmp *q, int64_t deadline_ms,
+static int read_message(struct qmpc *q, int64_t deadline_ms,
 			const char *waiting_for, json_t **msg)
 {
 	size_t scanned = 0;
@@ -165,10 +165,11 @@ static int read_message(struct qmp *q, int64_t deadline_ms,
 
 		if (!nl) {
 			scanned = q->len;
-			if (q->len > QMP_MAX_LINE) {
+			if (q->len > QMPC_REPLY_LINE_MAX) {
 				set_err(q, "memplug sent a line longer than "
-					"1 MiB on %s while memplugctl waited "
-					"for %s", q->path, waiting_for);
+					"%u MiB on %s while memplugctl waited "
+					"for %s", QMPC_REPLY_LINE_MAX >> 20,
+					q->path, waiting_for);
 				return -EMSGSIZE;
 			}
 			r = fill(q, deadline_ms, waiting_for);
@@ -208,7 +209,7 @@ static int read_message(struct qmp *q, int64_t deadline_ms,
 	}
 }
 
-static int queue_event(struct qmp *q, json_t *ev)
+static int queue_event(struct qmpc *q, json_t *ev)
 {
 	if (json_array_append_new(q->events, ev) < 0) {
 		set_err(q, "out of memory queueing an event from %s", q->path);
@@ -222,7 +223,7 @@ static int is_reply(json_t *m)
 	return json_object_get(m, "return") || json_object_get(m, "error");
 }
 
-int qmp_transact(struct qmp *q, json_t *cmd, json_t **reply)
+int qmpc_transact(struct qmpc *q, json_t *cmd, json_t **reply)
 {
 	const char *name = json_string_value(json_object_get(cmd, "execute"));
 	json_t *id = json_object_get(cmd, "id");
@@ -245,7 +246,7 @@ int qmp_transact(struct qmp *q, json_t *cmd, json_t **reply)
 	for (;;) {
 		json_t *m, *mid;
 
-		r = read_message(q, QMP_FOREVER, what, &m);
+		r = read_message(q, QMPC_FOREVER, what, &m);
 		if (r < 0)
 			return r;
 		if (json_object_get(m, "event")) {
@@ -266,7 +267,7 @@ int qmp_transact(struct qmp *q, json_t *cmd, json_t **reply)
 	}
 }
 
-int qmp_execute(struct qmp *q, const char *name, json_t *args, json_t **ret)
+int qmpc_execute(struct qmpc *q, const char *name, json_t *args, json_t **ret)
 {
 	json_t *cmd, *reply, *v, *e;
 	int r;
@@ -280,7 +281,7 @@ int qmp_execute(struct qmp *q, const char *name, json_t *args, json_t **ret)
 		set_err(q, "out of memory building the %s command", name);
 		return -ENOMEM;
 	}
-	r = qmp_transact(q, cmd, &reply);
+	r = qmpc_transact(q, cmd, &reply);
 	json_decref(cmd);
 	if (r < 0)
 		return r;
@@ -304,7 +305,7 @@ int qmp_execute(struct qmp *q, const char *name, json_t *args, json_t **ret)
 	return 0;
 }
 
-int qmp_next_event(struct qmp *q, int64_t deadline_ms, json_t **event)
+int qmpc_next_event(struct qmpc *q, int64_t deadline_ms, json_t **event)
 {
 	for (;;) {
 		json_t *m;
@@ -326,12 +327,12 @@ int qmp_next_event(struct qmp *q, int64_t deadline_ms, json_t **event)
 	}
 }
 
-void qmp_drop_events(struct qmp *q)
+void qmpc_drop_events(struct qmpc *q)
 {
 	json_array_clear(q->events);
 }
 
-void qmp_close(struct qmp *q)
+void qmpc_close(struct qmpc *q)
 {
 	if (q->fd >= 0)
 		close(q->fd);
@@ -343,7 +344,7 @@ void qmp_close(struct qmp *q)
 	q->events = NULL;
 }
 
-int qmp_open(struct qmp *q, const char *path)
+int qmpc_open(struct qmpc *q, const char *path)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	json_t *greeting;
@@ -377,7 +378,7 @@ int qmp_open(struct qmp *q, const char *path)
 			"--control %s?)", path, strerror(-r), path);
 		goto fail;
 	}
-	r = read_message(q, qmp_now_ms() + GREETING_TIMEOUT_MS,
+	r = read_message(q, qmpc_now_ms() + GREETING_TIMEOUT_MS,
 			 "the QMP greeting", &greeting);
 	if (r < 0) {
 		if (r == -ETIMEDOUT)
@@ -410,7 +411,7 @@ int qmp_open(struct qmp *q, const char *path)
 		goto fail;
 	}
 	json_decref(greeting);
-	r = qmp_execute(q, "qmp_capabilities", NULL, NULL);
+	r = qmpc_execute(q, "qmp_capabilities", NULL, NULL);
 	if (r < 0)
 		goto fail;
 	return 0;
