@@ -54,9 +54,9 @@ struct machine {
  * (--dimm), the control socket. Returns 0 or -errno (message logged). */
 int machine_init(struct machine *m, const struct config *cfg,
 		 const struct memmap *map, int kvm_fd);
-/* What the hotplug controller of each boot's VM reports to: the DIMM
- * table (vm_create's memhp_ev). */
-struct memhp_events machine_memhp_events(struct machine *m);
+/* Queues an event for the control clients from any thread, sent by the
+ * main loop. Called with the lock held; takes the data reference. */
+void machine_push_event(struct machine *m, const char *name, json_t *data);
 /* Boots the guest, rebooting it as asked, until it powers off or memplug
  * is told to stop. Returns the process exit status. */
 int machine_run(struct machine *m);

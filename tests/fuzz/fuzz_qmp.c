@@ -39,6 +39,7 @@
 #include <unistd.h>
 
 #include "include/memplug/layout.h"
+#include "vmm/hotplug.h"
 #include "vmm/machine.h"
 
 #define SOCK "/tmp/fuzz-qmp.sock"
@@ -145,7 +146,7 @@ static void init(void)
 	if (machine_init(&m, &cfg, &map, kvm) < 0)
 		die("machine_init failed");
 	if (vm_create(&m.vm, kvm, &cfg, &m.kernel, &m.map,
-		      machine_memhp_events(&m)) < 0)
+		      hotplug_events(&m)) < 0)
 		die("vm_create failed");
 	m.vm_live = true;
 }

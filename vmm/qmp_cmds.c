@@ -1,0 +1,544 @@
+#include "vmm/qmp_cmds.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "acpi/ost.h"
+#include "lib/size.h"
+#include "vmm/hotplug.h"
+#include "vmm/machine.h"
+
+/* Refuses arguments the command does not know, as QEMU does. */
+static int check_keys(json_t *args, const char *const *allowed, char *err,
+		      size_t errlen)
+{
+	const char *key;
+	json_t *v;
+
+	json_object_foreach(args, key, v) {
+		const char *const *a;
+
+		for (a = allowed; *a && strcmp(*a, key); a++)
+			;
+		if (!*a) {
+			snprintf(err, errlen, "Parameter '%s' is unexpected", key);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+static int arg_str(json_t *args, const char *key, bool required,
+		   const char **out, char *err, size_t errlen)
+{
+	json_t *v = json_object_get(args, key);
+
+	if (!v) {
+		if (required) {
+			snprintf(err, errlen, "Parameter '%s' is missing", key);
+			return -EINVAL;
+		}
+		return 0;
+	}
+	if (!json_is_string(v)) {
+		snprintf(err, errlen, "Invalid parameter type for '%s', "
+			 "expected: string", key);
+		return -EINVAL;
+	}
+	*out = json_string_value(v);
+	return 0;
+}
+
+static int arg_uint(json_t *args, const char *key, uint64_t *out, char *err,
+		    size_t errlen)
+{
+	json_t *v = json_object_get(args, key);
+
+	if (!v)
+		return 0;
+	if (!json_is_integer(v) || json_integer_value(v) < 0) {
+		snprintf(err, errlen, "Invalid parameter type for '%s', "
+			 "expected: a non-negative integer", key);
+		return -EINVAL;
+	}
+	*out = (uint64_t)json_integer_value(v);
+	return 0;
+}
+
+static int arg_bool(json_t *args, const char *key, bool *out, char *err,
+		    size_t errlen)
+{
+	json_t *v = json_object_get(args, key);
+
+	if (!v)
+		return 0;
+	if (!json_is_boolean(v)) {
+		snprintf(err, errlen, "Invalid parameter type for '%s', "
+			 "expected: boolean", key);
+		return -EINVAL;
+	}
+	*out = json_is_true(v);
+	return 0;
+}
+
+static json_t *cmd_capabilities(void *ctx, json_t *args, char *err,
+				size_t errlen)
+{
+	static const char *const keys[] = { "enable", NULL };
+
+	(void)ctx;
+	if (check_keys(args, keys, err, errlen) < 0)
+		return NULL;
+	return json_object();
+}
+
+static json_t *cmd_query_version(void *ctx, json_t *args, char *err,
+				 size_t errlen)
+{
+	(void)ctx;
+	(void)args;
+	(void)err;
+	(void)errlen;
+	return json_pack("{s:{s:i,s:i,s:i},s:s}", "qemu", "major", 0, "minor",
+			 1, "micro", 0, "package", "memplug 0.1.0");
+}
+
+static json_t *cmd_query_status(void *ctx, json_t *args, char *err,
+				size_t errlen)
+{
+	(void)ctx;
+	(void)args;
+	(void)err;
+	(void)errlen;
+	return json_pack("{s:b,s:b,s:s}", "running", 1, "singlestep", 0,
+			 "status", "running");
+}
+
+static json_t *cmd_query_commands(void *ctx, json_t *args, char *err,
+				  size_t errlen);
+
+/* A backend being preallocated on a worker thread; its object-add reply
+ * waits for the end. */
+struct prealloc_req {
+	struct qmp_ticket *t;
+	char id[DIMM_ID_MAX];
+};
+
+static json_t *prealloc_begin(struct machine *m, const char *id, char *err,
+			      size_t errlen)
+{
+	struct prealloc_req *req = calloc(1, sizeof(*req));
+	struct backend *b;
+	int r;
+
+	if (!req || !(req->t = qmp_defer(&m->qmp))) {
+		free(req);
+		pthread_mutex_lock(&m->lock);
+		backend_prealloc_end(&m->dimms, id, -ENOMEM, err, errlen);
+		pthread_mutex_unlock(&m->lock);
+		return NULL;
+	}
+	snprintf(req->id, sizeof(req->id), "%s", id);
+	pthread_mutex_lock(&m->lock);
+	b = backend_find(&m->dimms, id);
+	r = prealloc_start(&m->prealloc, b->hva, b->size, req);
+	if (r < 0)
+		backend_prealloc_end(&m->dimms, id, r, err, errlen);
+	pthread_mutex_unlock(&m->lock);
+	if (r < 0) {
+		qmp_complete(req->t, NULL, err);
+		free(req);
+	}
+	return QMP_DEFERRED;
+}
+
+static void prealloc_progress(void *ctx, void *cookie, uint64_t done,
+			      uint64_t size)
+{
+	struct machine *m = ctx;
+	struct prealloc_req *req = cookie;
+
+	qmp_event(&m->qmp, "MEMPLUG_PREALLOC_PROGRESS",
+		  json_pack("{s:s,s:I,s:I}", "id", req->id, "done",
+			    (json_int_t)done, "size", (json_int_t)size));
+}
+
+static void prealloc_finished(void *ctx, void *cookie, int r)
+{
+	struct machine *m = ctx;
+	struct prealloc_req *req = cookie;
+	char err[512] = "";
+
+	pthread_mutex_lock(&m->lock);
+	r = backend_prealloc_end(&m->dimms, req->id, r, err, sizeof(err));
+	pthread_mutex_unlock(&m->lock);
+	qmp_complete(req->t, r == 0 ? json_object() : NULL, err);
+	free(req);
+}
+
+static json_t *cmd_object_add(void *ctx, json_t *args, char *err,
+			      size_t errlen)
+{
+	static const char *const keys[] = { "qom-type", "id", "size", "prealloc",
+					    "share", "reserve", "mem-path",
+					    "props", NULL };
+	struct machine *m = ctx;
+	struct backend_args a = { .reserve = true };
+	const char *type = NULL, *size_str = NULL;
+	json_t *props = json_object_get(args, "props"), *sz;
+	int r;
+
+	/* Older QEMU clients put the properties in "props". */
+	if (check_keys(args, keys, err, errlen) < 0 ||
+	    (props && check_keys(props, keys, err, errlen) < 0) ||
+	    arg_str(args, "qom-type", true, &type, err, errlen) < 0 ||
+	    arg_str(args, "id", true, &a.id, err, errlen) < 0)
+		return NULL;
+	if (!props)
+		props = args;
+	if (!strcmp(type, "memory-backend-ram"))
+		a.kind = BACKEND_RAM;
+	else if (!strcmp(type, "memory-backend-memfd"))
+		a.kind = BACKEND_MEMFD;
+	else if (!strcmp(type, "memory-backend-file"))
+		a.kind = BACKEND_FILE;
+	else {
+		snprintf(err, errlen, "qom-type '%s' is not supported: memplug "
+			 "has memory-backend-ram, -memfd and -file", type);
+		return NULL;
+	}
+	sz = json_object_get(props, "size");
+	if (!sz) {
+		snprintf(err, errlen, "Parameter 'size' is missing");
+		return NULL;
+	}
+	/* QEMU takes the size as a number of bytes or as a string "1G". */
+	if (json_is_string(sz)) {
+		size_str = json_string_value(sz);
+		if (size_parse(size_str, SIZE_BYTES, &a.size) < 0) {
+			snprintf(err, errlen, "size '%s' is not a size", size_str);
+			return NULL;
+		}
+	} else if (arg_uint(props, "size", &a.size, err, errlen) < 0) {
+		return NULL;
+	}
+	if (arg_bool(props, "prealloc", &a.prealloc, err, errlen) < 0 ||
+	    arg_bool(props, "share", &a.share, err, errlen) < 0 ||
+	    arg_bool(props, "reserve", &a.reserve, err, errlen) < 0 ||
+	    arg_str(props, "mem-path", false, &a.mem_path, err, errlen) < 0)
+		return NULL;
+	if (a.mem_path && a.kind != BACKEND_FILE) {
+		snprintf(err, errlen, "mem-path is only for memory-backend-file");
+		return NULL;
+	}
+	/* memfd memory is shared unless told otherwise, as in QEMU. */
+	if (a.kind == BACKEND_MEMFD && !json_object_get(props, "share"))
+		a.share = true;
+	pthread_mutex_lock(&m->lock);
+	r = backend_add(&m->dimms, &a, err, errlen);
+	pthread_mutex_unlock(&m->lock);
+	if (r < 0)
+		return NULL;
+	return a.prealloc ? prealloc_begin(m, a.id, err, errlen) : json_object();
+}
+
+static json_t *cmd_object_del(void *ctx, json_t *args, char *err,
+			      size_t errlen)
+{
+	static const char *const keys[] = { "id", NULL };
+	struct machine *m = ctx;
+	const char *id = NULL;
+	int r;
+
+	if (check_keys(args, keys, err, errlen) < 0 ||
+	    arg_str(args, "id", true, &id, err, errlen) < 0)
+		return NULL;
+	pthread_mutex_lock(&m->lock);
+	r = backend_del(&m->dimms, id, err, errlen);
+	pthread_mutex_unlock(&m->lock);
+	return r < 0 ? NULL : json_object();
+}
+
+static json_t *cmd_device_add(void *ctx, json_t *args, char *err,
+			      size_t errlen)
+{
+	static const char *const keys[] = { "driver", "id", "memdev", "node",
+					    "slot", "addr", NULL };
+	uint64_t node = 0, slot = UINT64_MAX, addr = 0;
+	struct machine *m = ctx;
+	struct dimm_args a = { 0 };
+	const char *driver = NULL;
+
+	if (check_keys(args, keys, err, errlen) < 0 ||
+	    arg_str(args, "driver", true, &driver, err, errlen) < 0)
+		return NULL;
+	if (strcmp(driver, "pc-dimm")) {
+		snprintf(err, errlen, "driver '%s' is not supported: memplug "
+			 "plugs pc-dimm devices only", driver);
+		return NULL;
+	}
+	if (arg_str(args, "id", true, &a.id, err, errlen) < 0 ||
+	    arg_str(args, "memdev", true, &a.memdev, err, errlen) < 0 ||
+	    arg_uint(args, "node", &node, err, errlen) < 0 ||
+	    arg_uint(args, "slot", &slot, err, errlen) < 0 ||
+	    arg_uint(args, "addr", &addr, err, errlen) < 0)
+		return NULL;
+	if (node > UINT32_MAX || (slot != UINT64_MAX && slot > INT32_MAX)) {
+		snprintf(err, errlen, "node or slot out of range");
+		return NULL;
+	}
+	a.node = (unsigned int)node;
+	a.slot = slot == UINT64_MAX ? -1 : (int)slot;
+	a.addr = addr;
+	return hotplug_add(m, &a, err, errlen) < 0 ? NULL : json_object();
+}
+
+static json_t *cmd_device_del(void *ctx, json_t *args, char *err,
+			      size_t errlen)
+{
+	static const char *const keys[] = { "id", NULL };
+	const char *id = NULL;
+
+	if (check_keys(args, keys, err, errlen) < 0 ||
+	    arg_str(args, "id", true, &id, err, errlen) < 0)
+		return NULL;
+	return hotplug_remove(ctx, id, err, errlen) < 0 ? NULL : json_object();
+}
+
+/* x-memplug-device-del-cancel: withdraws a device_del the guest has not
+ * acted on yet. The guest then reads REMOVE clear and EJECT is refused. */
+static json_t *cmd_device_del_cancel(void *ctx, json_t *args, char *err,
+				     size_t errlen)
+{
+	static const char *const keys[] = { "id", NULL };
+	const char *id = NULL;
+
+	if (check_keys(args, keys, err, errlen) < 0 ||
+	    arg_str(args, "id", true, &id, err, errlen) < 0)
+		return NULL;
+	return hotplug_remove_cancel(ctx, id, err, errlen) < 0 ? NULL
+							       : json_object();
+}
+
+static json_t *cmd_query_memory_devices(void *ctx, json_t *args, char *err,
+					size_t errlen)
+{
+	struct machine *m = ctx;
+	json_t *list = json_array();
+
+	(void)args;
+	(void)err;
+	(void)errlen;
+	pthread_mutex_lock(&m->lock);
+	for (unsigned int i = 0; i < m->map.slots; i++) {
+		const struct dimm *d = &m->dimms.slots[i];
+		char memdev[DIMM_ID_MAX + 16];
+
+		if (d->state == DIMM_EMPTY)
+			continue;
+		snprintf(memdev, sizeof(memdev), "/objects/%s",
+			 m->dimms.backends[d->backend].id);
+		json_array_append_new(list, json_pack(
+			"{s:s,s:{s:s,s:I,s:I,s:I,s:I,s:s,s:b,s:b}}", "type",
+			"dimm", "data", "id", d->id, "slot", (json_int_t)i,
+			"addr", (json_int_t)d->addr, "size", (json_int_t)d->size,
+			"node", (json_int_t)d->node, "memdev", memdev,
+			"hotplugged", d->hotplugged, "hotpluggable", 1));
+	}
+	pthread_mutex_unlock(&m->lock);
+	return list;
+}
+
+static json_t *cmd_query_ospm(void *ctx, json_t *args, char *err,
+			      size_t errlen)
+{
+	struct machine *m = ctx;
+	json_t *list = json_array();
+
+	(void)args;
+	(void)err;
+	(void)errlen;
+	pthread_mutex_lock(&m->lock);
+	for (unsigned int i = 0; i < m->map.slots; i++) {
+		const struct dimm *d = &m->dimms.slots[i];
+
+		if (d->state != DIMM_EMPTY)
+			json_array_append_new(list, hotplug_ost_info(d, i, d->ost_source,
+							     d->ost_status));
+	}
+	pthread_mutex_unlock(&m->lock);
+	return list;
+}
+
+static json_t *cmd_query_size_summary(void *ctx, json_t *args, char *err,
+				      size_t errlen)
+{
+	struct machine *m = ctx;
+	uint64_t plugged = 0;
+
+	(void)args;
+	(void)err;
+	(void)errlen;
+	pthread_mutex_lock(&m->lock);
+	for (unsigned int i = 0; i < m->map.slots; i++)
+		if (m->dimms.slots[i].state != DIMM_EMPTY)
+			plugged += m->dimms.slots[i].size;
+	pthread_mutex_unlock(&m->lock);
+	return json_pack("{s:I,s:I}", "base-memory", (json_int_t)m->map.ram,
+			 "plugged-memory", (json_int_t)plugged);
+}
+
+static json_t *cmd_query_dimms(void *ctx, json_t *args, char *err,
+			       size_t errlen)
+{
+	struct machine *m = ctx;
+	json_t *list = json_array();
+
+	(void)args;
+	(void)err;
+	(void)errlen;
+	pthread_mutex_lock(&m->lock);
+	for (unsigned int i = 0; i < m->map.slots; i++) {
+		const struct dimm *d = &m->dimms.slots[i];
+		const struct backend *b = &m->dimms.backends[d->backend];
+		json_t *ost = json_null();
+
+		if (d->state == DIMM_EMPTY)
+			continue;
+		if (d->has_ost)
+			ost = json_pack("{s:I,s:I,s:s}", "source",
+					(json_int_t)d->ost_source, "status",
+					(json_int_t)d->ost_status, "name",
+					acpi_ost_status_name(d->ost_source,
+						      d->ost_status));
+		json_array_append_new(list, json_pack(
+			"{s:s,s:I,s:I,s:I,s:I,s:s,s:s,s:s,s:o}", "id", d->id,
+			"slot", (json_int_t)i, "addr", (json_int_t)d->addr,
+			"size", (json_int_t)d->size, "node", (json_int_t)d->node,
+			"memdev", b->id, "backend", backend_kind_name(b->kind),
+			"state", dimm_state_name(d->state), "ost", ost));
+	}
+	pthread_mutex_unlock(&m->lock);
+	return list;
+}
+
+static json_t *since(uint64_t t0, uint64_t t)
+{
+	return t && t >= t0 ? json_integer((json_int_t)((t - t0) / 1000))
+			    : json_null();
+}
+
+static json_t *cmd_timeline(void *ctx, json_t *args, char *err, size_t errlen)
+{
+	struct machine *m = ctx;
+	json_t *list = json_array();
+
+	(void)args;
+	(void)err;
+	(void)errlen;
+	pthread_mutex_lock(&m->lock);
+	for (unsigned int i = 0; i < m->map.slots; i++) {
+		const struct dimm *d = &m->dimms.slots[i];
+
+		if (d->state == DIMM_EMPTY || !d->t.request)
+			continue;
+		json_array_append_new(list, json_pack(
+			"{s:s,s:I,s:o,s:o,s:o,s:o,s:o}", "device", d->id, "slot",
+			(json_int_t)i, "slot-call-us",
+			since(d->t.request, d->t.slot_call), "slot-installed-us",
+			since(d->t.request, d->t.memslot), "sci-raised-us",
+			since(d->t.request, d->t.sci), "guest-first-read-us",
+			since(d->t.request, d->t.guest_read), "ost-us",
+			since(d->t.request, d->t.ost)));
+	}
+	pthread_mutex_unlock(&m->lock);
+	return list;
+}
+
+static json_t *cmd_system_powerdown(void *ctx, json_t *args, char *err,
+				    size_t errlen)
+{
+	struct machine *m = ctx;
+
+	(void)args;
+	if (!m->vm_live) {
+		snprintf(err, errlen, "the guest is restarting; try again");
+		return NULL;
+	}
+	acpi_pm_pm1_raise(&m->vm.pm, ACPI_PM1_PWRBTN);
+	return json_object();
+}
+
+static json_t *cmd_system_reset(void *ctx, json_t *args, char *err,
+				size_t errlen)
+{
+	struct machine *m = ctx;
+
+	(void)args;
+	(void)err;
+	(void)errlen;
+	if (m->vm_live)
+		vm_request_stop(&m->vm, VM_RESET);
+	return json_object();
+}
+
+static json_t *cmd_quit(void *ctx, json_t *args, char *err, size_t errlen)
+{
+	struct machine *m = ctx;
+
+	(void)args;
+	(void)err;
+	(void)errlen;
+	m->quit = true;
+	if (m->vm_live)
+		vm_request_stop(&m->vm, VM_KILLED);
+	return json_object();
+}
+
+static const struct qmp_command commands[] = {
+	{ "qmp_capabilities", cmd_capabilities },
+	{ "query-version", cmd_query_version },
+	{ "query-status", cmd_query_status },
+	{ "query-commands", cmd_query_commands },
+	{ "object-add", cmd_object_add },
+	{ "object-del", cmd_object_del },
+	{ "device_add", cmd_device_add },
+	{ "device_del", cmd_device_del },
+	{ "x-memplug-device-del-cancel", cmd_device_del_cancel },
+	{ "query-memory-devices", cmd_query_memory_devices },
+	{ "query-acpi-ospm-status", cmd_query_ospm },
+	{ "query-memory-size-summary", cmd_query_size_summary },
+	{ "x-memplug-query-dimms", cmd_query_dimms },
+	{ "x-memplug-timeline", cmd_timeline },
+	{ "system_powerdown", cmd_system_powerdown },
+	{ "system_reset", cmd_system_reset },
+	{ "quit", cmd_quit },
+};
+
+static json_t *cmd_query_commands(void *ctx, json_t *args, char *err,
+				  size_t errlen)
+{
+	json_t *list = json_array();
+
+	(void)ctx;
+	(void)args;
+	(void)err;
+	(void)errlen;
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		json_array_append_new(list, json_pack("{s:s}", "name",
+						      commands[i].name));
+	return list;
+}
+
+const struct qmp_command *qmp_cmds(size_t *n)
+{
+	*n = sizeof(commands) / sizeof(commands[0]);
+	return commands;
+}
+
+struct prealloc_ops qmp_cmds_prealloc_ops(struct machine *m)
+{
+	return (struct prealloc_ops){ prealloc_progress, prealloc_finished, m };
+}
