@@ -185,6 +185,12 @@ const struct bus_ops acpi_pm_gpe_ops = {
 	.write = acpi_pm_gpe_write,
 };
 
+void acpi_pm_gpe_line(void *ctx, unsigned int bit, int level)
+{
+	if (level)
+		acpi_pm_gpe_raise(ctx, bit);
+}
+
 int acpi_pm_gpe_raise(struct acpi_pm *pm, unsigned int bit)
 {
 	if (bit >= 8 * ACPI_GPE0_HALF)

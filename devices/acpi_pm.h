@@ -42,6 +42,9 @@ void acpi_pm_init(struct acpi_pm *pm, struct irq_line sci,
 void acpi_pm_reset(struct acpi_pm *pm);
 /* Set a GPE0 status bit (0..31); returns -EINVAL for a bit out of range. */
 int acpi_pm_gpe_raise(struct acpi_pm *pm, unsigned int bit);
+/* A device's event line on GPE0 (an irq_line's set, ctx the acpi_pm, gsi
+ * the bit): level 1 sets the status bit; the guest clears it. */
+void acpi_pm_gpe_line(void *ctx, unsigned int bit, int level);
 /* Set a PM1 status bit, e.g. ACPI_PM1_PWRBTN for a power-button press. */
 void acpi_pm_pm1_raise(struct acpi_pm *pm, uint16_t bits);
 /* The PM timer value at now (exposed for tests). */

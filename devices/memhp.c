@@ -248,7 +248,8 @@ const struct bus_ops memhp_ops = {
 	.write = memhp_write,
 };
 
-int memhp_init(struct memhp *m, unsigned int nslots, struct memhp_events ev)
+int memhp_init(struct memhp *m, unsigned int nslots, struct memhp_events ev,
+	       struct irq_line event)
 {
 	if (nslots > MEMHP_MAX_SLOTS)
 		return -EINVAL;
@@ -257,6 +258,7 @@ int memhp_init(struct memhp *m, unsigned int nslots, struct memhp_events ev)
 	m->nslots = nslots;
 	m->sel = MEMHP_NONE;
 	m->ev = ev;
+	m->event = event;
 	return 0;
 }
 
@@ -288,7 +290,12 @@ static int memhp_fill(struct memhp *m, unsigned int slot, uint64_t base,
 int memhp_plug(struct memhp *m, unsigned int slot, uint64_t base,
 	       uint64_t size, uint32_t pxm)
 {
-	return memhp_fill(m, slot, base, size, pxm, true);
+	int r = memhp_fill(m, slot, base, size, pxm, true);
+
+	/* Outside the lock, as the other callbacks. */
+	if (r == 0)
+		irq_set(&m->event, 1);
+	return r;
 }
 
 int memhp_coldplug(struct memhp *m, unsigned int slot, uint64_t base,
@@ -317,6 +324,8 @@ int memhp_unplug_request(struct memhp *m, unsigned int slot)
 		s->eject_ok = true;
 	}
 	pthread_mutex_unlock(&m->lock);
+	if (r == 0)
+		irq_set(&m->event, 1);
 	return r;
 }
 

@@ -3,9 +3,11 @@
  * _OST and ejects. The guest-visible interface is docs/memhp.md.
  *
  * The VMM owns the memory; this device only holds what the guest is told
- * about each slot. Hot-add: map the memory, memhp_plug(), raise its GPE (GPE_MEMHP).
- * Hot-remove: memhp_unplug_request(), raise the GPE; when the guest ejects,
- * ev.eject runs and the VMM unmaps the memory and calls memhp_clear(). */
+ * about each slot. Hot-add: map the memory, memhp_plug(); the device raises
+ * its event line (the VMM wires it to GPE0 bit GPE_MEMHP, whose _E03 scans
+ * the slots). Hot-remove: memhp_unplug_request(), which raises it too; when
+ * the guest ejects, ev.eject runs and the VMM unmaps the memory and calls
+ * memhp_clear(). */
 #ifndef MEMPLUG_DEVICES_MEMHP_H
 #define MEMPLUG_DEVICES_MEMHP_H
 
@@ -14,6 +16,7 @@
 #include <stdint.h>
 
 #include "devices/bus.h"
+#include "devices/irq.h"
 #include "include/memplug/hw/memhp.h"
 
 struct memhp_slot {
@@ -50,23 +53,28 @@ struct memhp {
 	uint32_t sel;        /* selected slot, or >= nslots for none */
 	uint32_t ost_event;  /* last OST_EVENT written */
 	struct memhp_events ev;
+	/* Set to 1 (a pulse: the GPE status bit latches it) whenever a slot
+	 * gets an event for the guest's scan. */
+	struct irq_line event;
 	struct memhp_slot slots[MEMHP_MAX_SLOTS];
 };
 
 extern const struct bus_ops memhp_ops; /* MEMHP_REGS_LEN bytes */
 
 /* -EINVAL if nslots > MEMHP_MAX_SLOTS. Nothing is selected. */
-int memhp_init(struct memhp *m, unsigned int nslots, struct memhp_events ev);
-/* Marks a slot present with insert pending (hot-add). -EINVAL bad slot,
- * size 0 or a range that wraps, -EBUSY slot in use. */
+int memhp_init(struct memhp *m, unsigned int nslots, struct memhp_events ev,
+	       struct irq_line event);
+/* Marks a slot present with insert pending (hot-add) and raises the event
+ * line. -EINVAL bad slot, size 0 or a range that wraps, -EBUSY slot in
+ * use (no event then). */
 int memhp_plug(struct memhp *m, unsigned int slot, uint64_t base,
 	       uint64_t size, uint32_t pxm);
 /* Present without an event: coldplugged DIMMs the guest finds at boot
  * (no first_read callback either). Errors as memhp_plug. */
 int memhp_coldplug(struct memhp *m, unsigned int slot, uint64_t base,
 		   uint64_t size, uint32_t pxm);
-/* Requests removal: REMOVE pending, eject_ok set. -EINVAL bad slot,
- * -ENOENT empty slot, -EALREADY already requested. */
+/* Requests removal: REMOVE pending, eject_ok set, the event line raised.
+ * -EINVAL bad slot, -ENOENT empty slot, -EALREADY already requested. */
 int memhp_unplug_request(struct memhp *m, unsigned int slot);
 /* Cancels a pending removal (clears remove and eject_ok), e.g. after the
  * guest reported a failed eject. -EINVAL bad slot or no removal pending,

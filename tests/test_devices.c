@@ -228,6 +228,13 @@ static void pm_gpe_drives_sci_level(void)
 	CHECK_EQ(acpi_pm_gpe_raise(&pm, 32), -EINVAL);
 	CHECK_EQ(acpi_pm_gpe_raise(&pm, 31), 0);
 	CHECK_EQ(rd(&acpi_pm_gpe_ops, &pm, 3, 1), 0x80);
+	/* A device's event line: 1 latches the status bit, 0 leaves it to
+	 * the guest. */
+	acpi_pm_gpe_line(&pm, 3, 1);
+	CHECK_EQ(rd(&acpi_pm_gpe_ops, &pm, 0, 1), 0x08);
+	CHECK_EQ(l.level, 1);
+	acpi_pm_gpe_line(&pm, 3, 0);
+	CHECK_EQ(rd(&acpi_pm_gpe_ops, &pm, 0, 1), 0x08);
 }
 
 static void pm_power_button(void)

@@ -14,7 +14,7 @@
 struct rec {
 	struct memhp *m;
 	int clear_on_eject; /* behave like the VMM: empty the slot at once */
-	int osts, ejects, first_reads, refused, locked, clear_errors;
+	int osts, ejects, first_reads, refused, locked, clear_errors, events;
 	unsigned int slot; /* of the last callback */
 	uint32_t event, status;
 	char what[160];
@@ -76,12 +76,24 @@ static void ev_refused(void *ctx, unsigned int slot, const char *what)
 	snprintf(r->what, sizeof(r->what), "%s", what);
 }
 
+/* The event line, as the GPE it is wired to sees it. */
+static void ev_line(void *ctx, unsigned int gsi, int level)
+{
+	struct rec *r = ctx;
+
+	rec_check_unlocked(r);
+	CHECK_EQ(gsi, 3);
+	CHECK_EQ(level, 1);
+	r->events++;
+}
+
 static void setup(struct memhp *m, struct rec *r, unsigned int nslots)
 {
 	memset(r, 0, sizeof(*r));
 	r->m = m;
 	memhp_init(m, nslots, (struct memhp_events){ ev_ost, ev_eject,
-		   ev_first_read, ev_refused, r });
+		   ev_first_read, ev_refused, r },
+		   (struct irq_line){ ev_line, r, 3 });
 }
 
 /* Accesses as the bus makes them: a read buffer pre-filled with all-ones. */
@@ -473,12 +485,36 @@ static void coldplug_has_no_event(void)
 	setup(&m, &r, 4);
 	CHECK_EQ(memhp_coldplug(&m, 0, 4 * GiB, 512 * MiB, 2), 0);
 	CHECK(!memhp_pending(&m));
+	CHECK_EQ(r.events, 0);
 	CHECK_EQ(rd(&m, MEMHP_REG_NEXT, 4), MEMHP_NONE);
 	sel(&m, 0);
 	CHECK_EQ(rd(&m, MEMHP_REG_STATUS, 1), MEMHP_STATUS_ENABLED);
 	CHECK_EQ(rd(&m, MEMHP_REG_SIZE_LO, 4), 512 * MiB);
 	CHECK_EQ(rd(&m, MEMHP_REG_PXM, 4), 2);
 	CHECK_EQ(r.first_reads, 0); /* no hot-add timeline */
+}
+
+/* The device raises its GPE itself, outside its lock, once per event it
+ * gives the guest's scan, never for a refused request. */
+static void plug_and_unplug_raise_the_event_line(void)
+{
+	struct memhp m;
+	struct rec r;
+
+	setup(&m, &r, 4);
+	CHECK_EQ(memhp_plug(&m, 1, 4 * GiB, 128 * MiB, 0), 0);
+	CHECK_EQ(r.events, 1);
+	CHECK_EQ(memhp_plug(&m, 1, 5 * GiB, 128 * MiB, 0), -EBUSY);
+	CHECK_EQ(memhp_plug(&m, 4, 5 * GiB, 128 * MiB, 0), -EINVAL);
+	CHECK_EQ(memhp_plug(&m, 2, 5 * GiB, 0, 0), -EINVAL);
+	CHECK_EQ(r.events, 1);
+	CHECK_EQ(memhp_unplug_request(&m, 1), 0);
+	CHECK_EQ(r.events, 2);
+	CHECK_EQ(memhp_unplug_request(&m, 1), -EALREADY);
+	CHECK_EQ(memhp_unplug_request(&m, 2), -ENOENT);
+	CHECK_EQ(memhp_unplug_cancel(&m, 1), 0);
+	CHECK_EQ(r.events, 2);
+	CHECK_EQ(r.locked, 0);
 }
 
 static void bad_sizes_and_offsets(void)
@@ -535,8 +571,9 @@ static void api_errors(void)
 	struct memhp_slot s;
 
 	CHECK_EQ(memhp_init(&m0, MEMHP_MAX_SLOTS + 1,
-			    (struct memhp_events){ 0 }), -EINVAL);
-	CHECK_EQ(memhp_init(&m0, 0, (struct memhp_events){ 0 }), 0);
+			    (struct memhp_events){ 0 }, (struct irq_line){ 0 }), -EINVAL);
+	CHECK_EQ(memhp_init(&m0, 0, (struct memhp_events){ 0 },
+			    (struct irq_line){ 0 }), 0);
 	CHECK_EQ(memhp_plug(&m0, 0, 4 * GiB, 128 * MiB, 0), -EINVAL);
 	CHECK_EQ(rd(&m0, MEMHP_REG_COUNT, 4), 0);
 	CHECK_EQ(rd(&m0, MEMHP_REG_NEXT, 4), MEMHP_NONE);
@@ -937,6 +974,7 @@ static void concurrent_plug_and_scan(void)
 }
 
 UNIT_MAIN(UNIT_CASE(plug_select_and_read),
+	  UNIT_CASE(plug_and_unplug_raise_the_event_line),
 	  UNIT_CASE(selector_out_of_range_selects_nothing),
 	  UNIT_CASE(next_scan_costs_one_read_per_event),
 	  UNIT_CASE(status_write_clears_only_what_it_names),

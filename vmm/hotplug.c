@@ -175,7 +175,7 @@ static int plug(struct machine *m, int slot, const struct dimm_args *a,
 		memset(d, 0, sizeof(*d));
 		return r;
 	}
-	acpi_pm_gpe_raise(&m->vm.pm, GPE_MEMHP);
+	/* memhp_plug raised the GPE. */
 	d->t.sci = now_ns();
 	return 0;
 }
@@ -221,7 +221,6 @@ int hotplug_remove(struct machine *m, const char *id, char *err,
 			 "slot %d: %s", s, strerror(-r));
 	} else {
 		m->dimms.slots[s].state = DIMM_REMOVING;
-		acpi_pm_gpe_raise(&m->vm.pm, GPE_MEMHP);
 	}
 	pthread_mutex_unlock(&m->lock);
 	return r;

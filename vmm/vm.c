@@ -261,7 +261,9 @@ static int setup_devices(struct vm *vm, struct memhp_events memhp_ev)
 		return r;
 	if (!vm->map.slots)
 		return 0;
-	if ((r = memhp_init(&vm->memhp, vm->map.slots, memhp_ev)) < 0) {
+	if ((r = memhp_init(&vm->memhp, vm->map.slots, memhp_ev,
+			      (struct irq_line){ acpi_pm_gpe_line, &vm->pm,
+						 GPE_MEMHP })) < 0) {
 		log_error("cannot set up the memory hotplug controller with %u "
 			  "slots: %s", vm->map.slots, strerror(-r));
 		return r;

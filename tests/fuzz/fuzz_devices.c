@@ -113,7 +113,8 @@ static void setup(void)
 		     (struct acpi_pm_events){ on_sleep, on_reset, NULL },
 		     ACPI_PM_RESET_VALUE);
 	kbd = (struct i8042){ on_reset, NULL };
-	memhp_init(&hp, SLOTS, ev);
+	memhp_init(&hp, SLOTS, ev, (struct irq_line){ acpi_pm_gpe_line, &pm,
+						    GPE_MEMHP });
 	if (bus_register(&pio, PORT_COM1, PORT_COM1_LEN, &serial_ops, &com1,
 			 "com1") < 0 ||
 	    bus_register(&pio, PORT_ACPI_PM1, ACPI_PM1_BLOCK_LEN,
@@ -191,15 +192,12 @@ static void step(const uint8_t *p)
 		break;
 	}
 	case 2: /* VMM: hot-add, 128M blocks */
-		if (memhp_plug(&hp, slot, (uint64_t)(p[2] + 32) << 27,
-			       (uint64_t)(p[3] % 4 + 1) << 27, p[4] % 2) == 0)
-			acpi_pm_gpe_raise(&pm, GPE_MEMHP);
+		memhp_plug(&hp, slot, (uint64_t)(p[2] + 32) << 27,
+			   (uint64_t)(p[3] % 4 + 1) << 27, p[4] % 2);
 		break;
 	case 3: /* VMM: device_del */
-		if (memhp_unplug_request(&hp, slot) == 0) {
+		if (memhp_unplug_request(&hp, slot) == 0)
 			removal_asked[slot] = true;
-			acpi_pm_gpe_raise(&pm, GPE_MEMHP);
-		}
 		break;
 	case 4:
 		if (memhp_unplug_cancel(&hp, slot) == 0)

@@ -317,6 +317,7 @@ static void check_state(void)
 static void reset(void)
 {
 	struct memhp_events ev;
+	struct irq_line line;
 	uint64_t n;
 
 	while (m.prealloc.jobs)
@@ -337,8 +338,9 @@ static void reset(void)
 	dimms_free(&m.dimms);
 	dimms_init(&m.dimms, &m.map, cfg.numa_nodes, m.map.block);
 	ev = m.vm.memhp.ev;
+	line = m.vm.memhp.event;
 	pthread_mutex_destroy(&m.vm.memhp.lock);
-	memhp_init(&m.vm.memhp, m.map.slots, ev);
+	memhp_init(&m.vm.memhp, m.map.slots, ev, line);
 	acpi_pm_reset(&m.vm.pm);
 	atomic_store((_Atomic int *)&m.vm.state, VM_RUNNING);
 	while (read(m.vm.event_fd, &n, sizeof(n)) > 0)
