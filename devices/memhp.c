@@ -192,11 +192,9 @@ static void memhp_write_ost(struct memhp *m, uint32_t v, struct memhp_cb *cb)
 			     ") with no slot selected", v, m->ost_event);
 		return;
 	}
-	/* Recorded even for an empty slot: Linux reports _OST(3, 0) after
-	 * _EJ0, when the VMM has already cleared the slot. */
-	s->has_ost = true;
-	s->ost_event = m->ost_event;
-	s->ost_status = v;
+	/* Reported even for an empty slot: Linux sends _OST(3, 0) after _EJ0,
+	 * when the VMM has already cleared the slot. The VMM keeps the
+	 * answer (the DIMM table). */
 	cb->kind = CB_OST;
 	cb->slot = m->sel;
 	cb->event = m->ost_event;

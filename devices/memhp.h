@@ -27,10 +27,6 @@ struct memhp_slot {
 	bool remove;       /* remove event pending (cleared by the guest scan) */
 	bool eject_ok;     /* remove requested and notified: _EJ0 is honoured */
 	bool read_seen;    /* guest has read base/size since the last plug */
-	/* The last _OST the guest reported for this slot (has_ost false:
-	 * none since the slot was plugged or cleared). */
-	bool has_ost;
-	uint32_t ost_event, ost_status;
 };
 
 struct memhp_events {   /* called WITHOUT the device lock held, from vCPU threads */
