@@ -31,14 +31,19 @@ UPDATE_GOLDEN = os.environ.get("MEMPLUG_UPDATE_GOLDEN") == "1"
 
 
 class Machine(NamedTuple):
-    """What test_acpi_tables --dump builds: memhp_config() in
-    tests/test_acpi_tables.c."""
+    """A machine of 1 GiB boot RAM and, with slots, 1 GiB per slot, as
+    memplug's options; test_acpi_tables --dump builds its tables as memplug
+    does."""
     cpus: int
     slots: int = 0
     nodes: int = 1
 
     def dump_args(self):
-        return [str(self.cpus), str(self.slots), str(self.nodes)]
+        memory = "1G" + (f",slots={self.slots},maxmem={1 + self.slots}G"
+                         if self.slots else "")
+        # config_parse requires --kernel; nothing reads it
+        return ["--kernel", "vmlinux", "--cpus", str(self.cpus),
+                "--memory", memory, "--numa", f"nodes={self.nodes}"]
 
     def has_srat(self):
         return self.slots > 0 or self.nodes > 1
@@ -82,21 +87,19 @@ def header_defines():
 
 LAYOUT = header_defines()
 
-# memhp_config in tests/test_acpi_tables.c: the controller where the VMM
-# puts it, 1 GiB of boot RAM split between the nodes, and a 1 GiB per slot
-# hotplug window at 4 GiB.
+# Machine: the controller where the VMM puts it, 1 GiB of boot RAM split
+# between the nodes, and a 1 GiB per slot hotplug window at 4 GiB.
 MEMHP_PORT = LAYOUT["PORT_MEMHP"]
 MEMHP_GPE = LAYOUT["GPE_MEMHP"]
 GiB = 1 << 30
 
 
 def ram_ranges(m):
-    """(base, size, pxm) of the boot RAM entries memhp_config gives m."""
+    """(base, size, pxm) of the boot RAM entries of m: memmap_numa's equal
+    parts from address 0 (the legacy hole included), all below the MMIO
+    hole here."""
     per_node = GiB // m.nodes
-    return ([(0, LAYOUT["LAYOUT_HOLE_LOW"], 0),
-             (LAYOUT["LAYOUT_HIGH_RAM"],
-              per_node - LAYOUT["LAYOUT_HIGH_RAM"], 0)] +
-            [(n * per_node, per_node, n) for n in range(1, m.nodes)])
+    return [(n * per_node, per_node, n) for n in range(m.nodes)]
 
 
 # Header lines of a disassembly that change with the iasl version or the

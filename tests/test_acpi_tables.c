@@ -1,69 +1,76 @@
 /* Tests of acpi_build: checksums, lengths, pointers and the fields Linux
- * reads, for the configuration the VMM passes (include/memplug/layout.h).
+ * reads, for the configurations memplug passes (acpi_cfg_build on its
+ * parsed options and memory map).
  *
  * Besides the unit-test cases (see tests/unit.h), this binary has one more
  * mode, used by tests/test_acpi_iasl.py to feed the tables to iasl and
  * acpiexec:
- *   test_acpi_tables --dump DIR NCPUS [SLOTS NODES]
- * writes DIR/RSDP.dat and DIR/<signature>.dat for every other table, for
- * the machine of memhp_config (SLOTS and NODES default to 0 and 1). */
+ *   test_acpi_tables --dump DIR MEMPLUG-OPTIONS...
+ * writes DIR/RSDP.dat and DIR/<signature>.dat for every other table, as
+ * memplug MEMPLUG-OPTIONS builds them (--kernel is required but not read). */
 #include <errno.h>
 
 #include "acpi/tables.h"
 #include "include/memplug/layout.h"
 #include "tests/unit.h"
+#include "vmm/acpi_cfg.h"
+#include "vmm/config.h"
+#include "vmm/memmap.h"
 
 #define ROOM (LAYOUT_ACPI_END - LAYOUT_ACPI)
 
 static uint8_t buf[ROOM];
-static char msg[256]; /* acpi_build's message */
+static char msg[256]; /* acpi_build's or memplug_config's message */
 
-/* What the VMM passes for an n-vCPU machine. */
-static struct acpi_config config(unsigned int ncpus)
+/* The acpi_config memplug builds for the options in argv[1..argc): parsed
+ * by config_parse, planned as main.c plans them, turned into the tables'
+ * input by acpi_cfg_build as vm.c's setup_acpi does. argv[0] stands for the
+ * program name, which getopt skips. Returns 0, or an error with msg set. */
+static int memplug_config(int argc, char **argv, struct acpi_config *c)
 {
-	return (struct acpi_config){
-		.ncpus = ncpus,
-		.lapic_addr = LAYOUT_LAPIC,
-		.ioapic_addr = LAYOUT_IOAPIC,
-		.ioapic_id = 0,
-		.sci_irq = ACPI_SCI_IRQ,
-		.pm1a_evt_port = PORT_ACPI_PM1A_EVT,
-		.pm1a_cnt_port = PORT_ACPI_PM1A_CNT,
-		.pm_tmr_port = PORT_ACPI_PM_TMR,
-		.gpe0_port = PORT_ACPI_GPE0,
-		.gpe0_len = ACPI_GPE0_LEN,
-		.reset_port = PORT_ACPI_RESET,
-		.reset_value = ACPI_PM_RESET_VALUE,
-		.s5_slp_typ = ACPI_S5_SLP_TYP,
-	};
+	struct config cfg;
+	struct memmap map;
+	int r;
+
+	r = config_parse(&cfg, argc, argv, msg, sizeof(msg));
+	if (!r)
+		r = memmap_plan_block(&map, cfg.mem, cfg.slots, cfg.maxmem,
+				      cfg.block_size, msg, sizeof(msg));
+	if (!r)
+		r = acpi_cfg_build(&cfg, &map, c, msg, sizeof(msg));
+	return r;
 }
 
-/* An n-vCPU machine with 1 GiB of boot RAM, split evenly between nodes
- * (vCPU i on node i % nodes), and, with slots, the controller where the VMM
- * puts it and a 1 GiB per slot hotplug window at 4 GiB. */
-static struct acpi_config memhp_config(unsigned int ncpus, unsigned int slots,
-				       unsigned int nodes)
+/* memplug --cpus NCPUS --memory 1G[,slots=SLOTS,maxmem=...] --numa
+ * nodes=NODES: 1 GiB of boot RAM and, with slots, 1 GiB per slot (the
+ * hotplug window then starts at 4 GiB). Exits on a refusal: every caller
+ * asks for a machine memplug runs. */
+static struct acpi_config machine(unsigned int ncpus, unsigned int slots,
+				  unsigned int nodes)
 {
-	struct acpi_config c = config(ncpus);
-	uint64_t per_node = GiB / nodes;
+	char cpus[16], memory[64], numa[32];
+	char *argv[] = { "memplug", "--kernel", "vmlinux", "--cpus", cpus,
+			 "--memory", memory, "--numa", numa };
+	struct acpi_config c;
 
-	c.memhp_slots = slots;
-	c.memhp_port = PORT_MEMHP;
-	c.memhp_gpe = GPE_MEMHP;
-	c.numa_nodes = nodes;
-	for (unsigned int i = 0; i < ncpus; i++)
-		c.cpu_pxm[i] = (uint8_t)(i % nodes);
-	/* node 0: low RAM below the video hole, then from 1 MiB */
-	c.ram[c.nram++] = (struct acpi_mem_range){ 0, LAYOUT_HOLE_LOW, 0 };
-	c.ram[c.nram++] = (struct acpi_mem_range){
-		LAYOUT_HIGH_RAM, per_node - LAYOUT_HIGH_RAM, 0
-	};
-	for (unsigned int n = 1; n < nodes && c.nram < 8; n++)
-		c.ram[c.nram++] = (struct acpi_mem_range){ n * per_node,
-							   per_node, n };
-	c.hp_base = LAYOUT_4G;
-	c.hp_size = (uint64_t)slots * GiB;
+	snprintf(cpus, sizeof(cpus), "%u", ncpus);
+	if (slots)
+		snprintf(memory, sizeof(memory), "1G,slots=%u,maxmem=%uG",
+			 slots, 1 + slots);
+	else
+		snprintf(memory, sizeof(memory), "1G");
+	snprintf(numa, sizeof(numa), "nodes=%u", nodes);
+	if (memplug_config(sizeof(argv) / sizeof(argv[0]), argv, &c)) {
+		fprintf(stderr, "memplug --cpus %s --memory %s --numa %s: %s\n",
+			cpus, memory, numa, msg);
+		exit(1);
+	}
 	return c;
+}
+
+static struct acpi_config config(unsigned int ncpus)
+{
+	return machine(ncpus, 0, 1);
 }
 
 static int build_config(const struct acpi_config *c, struct acpi_layout *l)
@@ -111,7 +118,7 @@ static uint32_t table_len(uint64_t gpa)
 
 static void checksums_and_lengths(void)
 {
-	static const unsigned int ncpus[] = { 1, 2, 8, 255 };
+	static const unsigned int ncpus[] = { 1, 2, 8, ACPI_CFG_MAX_CPUS };
 	struct acpi_layout l;
 
 	for (size_t i = 0; i < sizeof(ncpus) / sizeof(ncpus[0]); i++) {
@@ -280,9 +287,9 @@ static void check_madt(unsigned int ncpus)
 			CHECK_EQ(le(e + 4, 4), 1);
 			lapics++;
 			break;
-		case 1: /* I/O APIC */
+		case 1: /* I/O APIC, its id after the last vCPU's */
 			CHECK_EQ(e[1], 12);
-			CHECK_EQ(e[2], 0);
+			CHECK_EQ(e[2], ncpus);
 			CHECK_EQ(le(e + 4, 4), LAYOUT_IOAPIC);
 			CHECK_EQ(le(e + 8, 4), 0);
 			break;
@@ -436,15 +443,15 @@ static void refusals_say_what(void)
 	CHECK_EQ(acpi_build(&c, LAYOUT_ACPI + 8, buf, sizeof(buf), &l, msg,
 			    sizeof(msg)), -EINVAL);
 	CHECK_STR(msg, "base 0xe0008 is not 16-byte aligned");
-	c = memhp_config(2, 4, 2);
+	c = machine(2, 4, 2);
 	c.memhp_gpe = 32;
 	CHECK_EQ(build_config(&c, &l), -EINVAL);
 	CHECK_STR(msg, "memory hotplug GPE 32 is past the 32 GPEs of the GPE0 "
 		       "block");
-	c = memhp_config(2, 4, 2);
-	c.ram[2].base = c.ram[1].base + 4096;
+	c = machine(2, 4, 2);
+	c.ram[1].base = c.ram[0].base + 4096;
 	CHECK_EQ(build_config(&c, &l), -EINVAL);
-	CHECK_STR(msg, "RAM range 2 overlaps RAM range 1");
+	CHECK_STR(msg, "RAM range 1 overlaps RAM range 0");
 }
 
 /* Padding is zeroed: the same machine gives the same bytes whatever the
@@ -472,7 +479,7 @@ static uint32_t xsdt_entries(const struct acpi_layout *l)
 
 static void srat_absent_without_hotplug_or_numa(void)
 {
-	struct acpi_config c = memhp_config(2, 0, 1);
+	struct acpi_config c = machine(2, 0, 1);
 	struct acpi_layout l;
 
 	/* ram ranges alone (and the old callers' zeroed fields) ask for none */
@@ -544,9 +551,9 @@ static void check_srat(const struct acpi_config *c, int want_window)
 
 static void srat_one_node(void)
 {
-	struct acpi_config c = memhp_config(1, 4, 1);
+	struct acpi_config c = machine(1, 4, 1);
 
-	CHECK_EQ(c.nram, 2);
+	CHECK_EQ(c.nram, 1);
 	check_srat(&c, 1);
 	/* numa_nodes 0, as a caller from before NUMA leaves it, is one node */
 	c.numa_nodes = 0;
@@ -558,21 +565,21 @@ static void srat_one_node(void)
 
 static void srat_two_nodes(void)
 {
-	struct acpi_config c = memhp_config(4, 8, 2);
+	struct acpi_config c = machine(4, 8, 2);
 
-	CHECK_EQ(c.nram, 3);
+	CHECK_EQ(c.nram, 2);
 	CHECK_EQ(c.cpu_pxm[1], 1);
-	CHECK_EQ(c.ram[2].pxm, 1);
+	CHECK_EQ(c.ram[1].pxm, 1);
 	check_srat(&c, 1);
 	/* NUMA without hotplug: no window, even if one is described */
-	c = memhp_config(2, 0, 2);
+	c = machine(2, 0, 2);
 	c.hp_size = GiB;
 	check_srat(&c, 0);
 }
 
 static void srat_placement(void)
 {
-	struct acpi_config c = memhp_config(8, 16, 2);
+	struct acpi_config c = machine(8, 16, 2);
 	struct acpi_layout l;
 
 	CHECK_EQ(build_config(&c, &l), 0);
@@ -603,7 +610,7 @@ static void dsdt_memhp(void)
 	static const char pnp0a06[] = "\x0c\x41\xd0\x0a\x06";
 	uint8_t region[] = { 0x5b, 0x80, 'M', 'H', 'P', 'R', 0x01, 0x0b,
 			     0, 0, 0x0a, MEMHP_REGS_LEN };
-	struct acpi_config c = memhp_config(2, 4, 1);
+	struct acpi_config c = machine(2, 4, 1);
 	struct acpi_layout l;
 	const uint8_t *d;
 	uint32_t len;
@@ -638,7 +645,7 @@ static void dsdt_memhp(void)
 /* The largest machine still fits the ACPI area below 1 MiB. */
 static void memhp_largest(void)
 {
-	struct acpi_config c = memhp_config(255, MEMHP_MAX_SLOTS, 4);
+	struct acpi_config c = machine(ACPI_CFG_MAX_CPUS, MEMHP_MAX_SLOTS, 4);
 	struct acpi_layout l;
 	const uint8_t *d;
 	uint32_t len;
@@ -651,7 +658,8 @@ static void memhp_largest(void)
 	CHECK_EQ(count(d, len, "\x0c\x41\xd0\x0c\x80"), MEMHP_MAX_SLOTS);
 	CHECK(contains(d, len, "MPFF"));
 	CHECK_EQ(sum(at(l.srat), table_len(l.srat)), 0);
-	CHECK_EQ(table_len(l.srat), 48 + 16 * 255 + 40 * (c.nram + 1));
+	CHECK_EQ(table_len(l.srat),
+		 48 + 16 * ACPI_CFG_MAX_CPUS + 40 * (c.nram + 1));
 }
 
 static void bad_memhp_config(void)
@@ -661,13 +669,13 @@ static void bad_memhp_config(void)
 
 #define CHECK_REFUSED_MEMHP(stmt)                                             \
 	do {                                                                  \
-		c = memhp_config(2, 4, 2);                                    \
+		c = machine(2, 4, 2);                                    \
 		stmt;                                                         \
 		CHECK_EQ(acpi_build(&c, LAYOUT_ACPI, buf, sizeof(buf), &l,    \
 				    msg, sizeof(msg)), -EINVAL);              \
 	} while (0)
 
-	c = memhp_config(2, 4, 2);
+	c = machine(2, 4, 2);
 	CHECK_EQ(build_config(&c, &l), 0);
 	CHECK_REFUSED_MEMHP(c.memhp_slots = MEMHP_MAX_SLOTS + 1);
 	CHECK_REFUSED_MEMHP(c.memhp_port = 0);
@@ -679,23 +687,23 @@ static void bad_memhp_config(void)
 	CHECK_REFUSED_MEMHP(c.nram = 0);
 	CHECK_REFUSED_MEMHP(c.ram[1].size = 0);
 	CHECK_REFUSED_MEMHP(c.ram[1].base = UINT64_MAX - 4095); /* wraps */
-	CHECK_REFUSED_MEMHP(c.ram[2].base = c.ram[1].base + 4096);
-	CHECK_REFUSED_MEMHP(c.hp_base = c.ram[2].base);
+	CHECK_REFUSED_MEMHP(c.ram[1].base = c.ram[0].base + 4096);
+	CHECK_REFUSED_MEMHP(c.hp_base = c.ram[1].base);
 	CHECK_REFUSED_MEMHP(c.hp_base = UINT64_MAX - GiB);
 	/* numa_nodes alone asks for an SRAT, which needs RAM */
 	CHECK_REFUSED_MEMHP((c.memhp_slots = 0, c.nram = 0));
 #undef CHECK_REFUSED_MEMHP
 	/* edges that are fine: the block ending at 0xffff, the range ending
 	 * at the top of the address space, MEMHP_MAX_SLOTS slots */
-	c = memhp_config(2, MEMHP_MAX_SLOTS, 2);
+	c = machine(2, MEMHP_MAX_SLOTS, 2);
 	c.memhp_port = 0x10000 - MEMHP_REGS_LEN;
 	c.memhp_gpe = 31;
 	c.hp_base = 0;
 	c.hp_size = 0;
-	c.ram[2].size = 0 - c.ram[2].base;
+	c.ram[1].size = 0 - c.ram[1].base;
 	CHECK_EQ(build_config(&c, &l), 0);
 	/* without slots nothing about the controller is looked at */
-	c = memhp_config(2, 0, 1);
+	c = machine(2, 0, 1);
 	c.memhp_port = 0;
 	c.memhp_gpe = 200;
 	c.nram = 0;
@@ -705,7 +713,7 @@ static void bad_memhp_config(void)
 static void deterministic_memhp(void)
 {
 	static uint8_t other[ROOM];
-	struct acpi_config c = memhp_config(2, 8, 2);
+	struct acpi_config c = machine(2, 8, 2);
 	struct acpi_layout l1, l2;
 
 	CHECK_EQ(build_config(&c, &l1), 0);
@@ -714,6 +722,58 @@ static void deterministic_memhp(void)
 			    sizeof(msg)), 0);
 	CHECK_EQ(l1.size, l2.size);
 	CHECK_MEM(buf, other, l1.size);
+}
+
+/* acpi_cfg_build itself: what it takes from the options and the map. */
+static void memplug_machine(void)
+{
+	char *argv[] = { "memplug", "--kernel", "vmlinux", "--cpus", "3",
+			 "--memory", "4G,slots=2,maxmem=6G", "--numa",
+			 "nodes=2" };
+	struct acpi_config c = machine(4, 8, 2);
+
+	CHECK_EQ(c.ncpus, 4);
+	CHECK_EQ(c.ioapic_id, 4);
+	CHECK_EQ(c.memhp_slots, 8);
+	CHECK_EQ(c.numa_nodes, 2);
+	CHECK_EQ(c.cpu_pxm[2], 0);
+	CHECK_EQ(c.cpu_pxm[3], 1);
+	CHECK_EQ(c.hp_base, LAYOUT_4G);
+	CHECK_EQ(c.hp_size, 8 * GiB);
+	CHECK_EQ(c.nram, 2);
+	CHECK_EQ(c.ram[0].base, 0);
+	CHECK_EQ(c.ram[0].size, GiB / 2);
+	CHECK_EQ(c.ram[0].pxm, 0);
+	CHECK_EQ(c.ram[1].base, GiB / 2);
+	CHECK_EQ(c.ram[1].pxm, 1);
+	/* node 1's half straddles the MMIO hole: two ranges */
+	CHECK_EQ(memplug_config(sizeof(argv) / sizeof(argv[0]), argv, &c), 0);
+	CHECK_EQ(c.nram, 3);
+	CHECK_EQ(c.ram[1].base, 2 * GiB);
+	CHECK_EQ(c.ram[1].size, LAYOUT_MMIO_HOLE - 2 * GiB);
+	CHECK_EQ(c.ram[2].base, LAYOUT_4G);
+	CHECK_EQ(c.ram[2].size, 4 * GiB - LAYOUT_MMIO_HOLE);
+	CHECK_EQ(c.ram[2].pxm, 1);
+	CHECK_EQ(c.hp_base, LAYOUT_4G + 4 * GiB - LAYOUT_MMIO_HOLE);
+	CHECK_EQ(c.hp_size, 2 * GiB);
+}
+
+static void memplug_refusals(void)
+{
+	char cpus[16];
+	char *argv[] = { "memplug", "--kernel", "vmlinux", "--cpus", cpus,
+			 "--numa", "nodes=1" };
+	int argc = sizeof(argv) / sizeof(argv[0]);
+	struct acpi_config c;
+
+	snprintf(cpus, sizeof(cpus), "%u", ACPI_CFG_MAX_CPUS + 1);
+	CHECK_EQ(memplug_config(argc, argv, &c), -EINVAL);
+	CHECK_STR(msg, "255 vCPUs: the IOAPIC's APIC id comes after the last "
+		       "vCPU's, so at most 254");
+	snprintf(cpus, sizeof(cpus), "1");
+	argv[6] = "nodes=5";
+	CHECK_EQ(memplug_config(argc, argv, &c), -EINVAL);
+	CHECK_STR(msg, "--numa nodes=5: between 1 and 4 nodes");
 }
 
 static int write_file(const char *dir, const char *name, const uint8_t *p,
@@ -731,47 +791,26 @@ static int write_file(const char *dir, const char *name, const uint8_t *p,
 	return 0;
 }
 
-static int number_arg(const char *what, const char *s, unsigned long *v)
-{
-	char *end;
-
-	*v = strtoul(s, &end, 10);
-	if (*end || !*s || *v > 1000) {
-		fprintf(stderr, "%s must be a number, got \"%s\"\n", what, s);
-		return -1;
-	}
-	return 0;
-}
-
-/* --dump DIR NCPUS [SLOTS NODES] */
+/* --dump DIR MEMPLUG-OPTIONS... */
 static int dump(int argc, char **argv)
 {
 	struct acpi_config c;
 	struct acpi_layout l;
 	uint64_t tables[6];
-	unsigned long n, slots = 0, nodes = 1;
-	int err, ntables = 5;
+	int ntables = 5;
 
-	if (argc != 4 && argc != 6) {
-		fprintf(stderr, "usage: %s --dump DIR NCPUS [SLOTS NODES]\n",
+	if (argc < 3) {
+		fprintf(stderr, "usage: %s --dump DIR MEMPLUG-OPTIONS...\n",
 			argv[0]);
 		return 2;
 	}
-	if (number_arg("NCPUS", argv[3], &n) ||
-	    (argc == 6 && (number_arg("SLOTS", argv[4], &slots) ||
-			   number_arg("NODES", argv[5], &nodes))))
-		return 2;
-	if (!nodes) { /* memhp_config divides the RAM by it */
-		fprintf(stderr, "NODES must be at least 1\n");
-		return 2;
+	/* DIR stands for memplug's argv[0] */
+	if (memplug_config(argc - 2, argv + 2, &c)) {
+		fprintf(stderr, "memplug's options: %s\n", msg);
+		return 1;
 	}
-	c = memhp_config((unsigned int)n, (unsigned int)slots,
-			 (unsigned int)nodes);
-	err = build_config(&c, &l);
-	if (err) {
-		fprintf(stderr, "acpi_build with %lu vCPUs, %lu slots, %lu "
-				"nodes: %s\n",
-			n, slots, nodes, msg);
+	if (build_config(&c, &l)) {
+		fprintf(stderr, "acpi_build: %s\n", msg);
 		return 1;
 	}
 	if (write_file(argv[2], "RSDP", at(l.rsdp), 36))
@@ -815,6 +854,8 @@ int main(int argc, char **argv)
 		UNIT_CASE(memhp_largest),
 		UNIT_CASE(bad_memhp_config),
 		UNIT_CASE(deterministic_memhp),
+		UNIT_CASE(memplug_machine),
+		UNIT_CASE(memplug_refusals),
 	};
 
 	if (argc > 1 && !strcmp(argv[1], "--dump"))

@@ -17,15 +17,13 @@
 #include "firmware/boot.h"
 #include "include/memplug/layout.h"
 #include "lib/log.h"
+#include "vmm/acpi_cfg.h"
 #include "vmm/hostmem.h"
 
 /* KVM memory slots: 0 and 1 boot RAM, then one per DIMM slot. */
 #define VM_DIMM_KVM_SLOT0 2
 /* Sent to a vCPU thread to pull it out of KVM_RUN. */
 #define SIG_KICK SIGUSR1
-/* APIC IDs are 8 bits in the MADT entries we write, and the IOAPIC takes
- * the ID after the last vCPU. */
-#define VM_MAX_CPUS 254
 
 bool vm_kvm_is_pvm(void)
 {
@@ -86,8 +84,8 @@ int vm_check_cpus(int kvm_fd, unsigned int cpus)
 		max = ioctl(kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_NR_VCPUS);
 	if (max <= 0)
 		max = 4; /* what the KVM API promises without the capability */
-	if (max > VM_MAX_CPUS)
-		max = VM_MAX_CPUS;
+	if (max > ACPI_CFG_MAX_CPUS)
+		max = ACPI_CFG_MAX_CPUS;
 	if (cpus > (unsigned int)max) {
 		log_error("--cpus %u is above the limit of %d vCPUs (this KVM "
 			  "and memplug's APIC numbering)", cpus, max);
@@ -296,34 +294,11 @@ int vm_set_dimm_memory(struct vm *vm, unsigned int n, uint64_t gpa,
 
 static int setup_acpi(struct vm *vm, uint64_t *rsdp)
 {
-	struct memmap_range ranges[MEMMAP_MAX_RANGES];
-	char err[256];
-	int n;
-	char msg[256];
-	struct acpi_config ac = {
-		.ncpus = vm->nvcpus,
-		.lapic_addr = (uint32_t)LAYOUT_LAPIC,
-		.ioapic_addr = (uint32_t)LAYOUT_IOAPIC,
-		.ioapic_id = (uint8_t)vm->nvcpus,
-		.sci_irq = ACPI_SCI_IRQ,
-		.pm1a_evt_port = PORT_ACPI_PM1A_EVT,
-		.pm1a_cnt_port = PORT_ACPI_PM1A_CNT,
-		.pm_tmr_port = PORT_ACPI_PM_TMR,
-		.gpe0_port = PORT_ACPI_GPE0,
-		.gpe0_len = ACPI_GPE0_LEN,
-		.reset_port = PORT_ACPI_RESET,
-		.reset_value = ACPI_PM_RESET_VALUE,
-		.s5_slp_typ = ACPI_S5_SLP_TYP,
-		.memhp_slots = vm->map.slots,
-		.memhp_port = PORT_MEMHP,
-		.memhp_gpe = GPE_MEMHP,
-		.numa_nodes = vm->cfg->numa_nodes,
-		.hp_base = vm->map.hp_base,
-		.hp_size = vm->map.hp_size,
-	};
 	uint64_t room = LAYOUT_ACPI_END - LAYOUT_ACPI;
 	uint8_t *dst = guest_ptr(&vm->mem, LAYOUT_ACPI, room);
+	struct acpi_config ac;
 	struct acpi_layout l;
+	char msg[256];
 	int r;
 
 	if (!dst) {
@@ -331,20 +306,11 @@ static int setup_acpi(struct vm *vm, uint64_t *rsdp)
 			  LAYOUT_ACPI, LAYOUT_ACPI_END);
 		return -EFAULT;
 	}
-	n = memmap_numa(&vm->map, vm->cfg->numa_nodes, ranges, MEMMAP_MAX_RANGES,
-			err, sizeof(err));
-	if (n < 0) {
-		log_error("%s", err);
-		return n;
+	r = acpi_cfg_build(vm->cfg, &vm->map, &ac, msg, sizeof(msg));
+	if (r < 0) {
+		log_error("%s", msg);
+		return r;
 	}
-	for (int i = 0; i < n; i++)
-		ac.ram[i] = (struct acpi_mem_range){ ranges[i].base,
-						     ranges[i].size,
-						     ranges[i].node };
-	ac.nram = (unsigned int)n;
-	/* vCPUs round-robin over the nodes. */
-	for (unsigned int i = 0; i < vm->nvcpus; i++)
-		ac.cpu_pxm[i] = (uint8_t)(i % vm->cfg->numa_nodes);
 	r = acpi_build(&ac, LAYOUT_ACPI, dst, room, &l, msg, sizeof(msg));
 	if (r < 0) {
 		log_error("cannot build the ACPI tables: %s", msg);

@@ -10,7 +10,7 @@
 [000h 0000   4]                    Signature : "APIC"    [Multiple APIC Description Table (MADT)]
 [004h 0004   4]                 Table Length : 0000005A
 [008h 0008   1]                     Revision : 05
-[009h 0009   1]                     Checksum : 63
+[009h 0009   1]                     Checksum : 62
 [00Ah 0010   6]                       Oem ID : "MEMPLG"
 [010h 0016   8]                 Oem Table ID : "MEMPLUG "
 [018h 0024   4]                 Oem Revision : 00000001
@@ -31,7 +31,7 @@
 
 [034h 0052   1]                Subtable Type : 01 [I/O APIC]
 [035h 0053   1]                       Length : 0C
-[036h 0054   1]                  I/O Apic ID : 00
+[036h 0054   1]                  I/O Apic ID : 01
 [037h 0055   1]                     Reserved : 00
 [038h 0056   4]                      Address : FEC00000
 [03Ch 0060   4]                    Interrupt : 00000000
@@ -64,9 +64,9 @@
 
 Raw Table Data: Length 90 (0x5A)
 
-    0000: 41 50 49 43 5A 00 00 00 05 63 4D 45 4D 50 4C 47  // APICZ....cMEMPLG
+    0000: 41 50 49 43 5A 00 00 00 05 62 4D 45 4D 50 4C 47  // APICZ....bMEMPLG
     0010: 4D 45 4D 50 4C 55 47 20 01 00 00 00 4D 50 4C 47  // MEMPLUG ....MPLG
     0020: 01 00 00 00 00 00 E0 FE 01 00 00 00 00 08 00 00  // ................
-    0030: 01 00 00 00 01 0C 00 00 00 00 C0 FE 00 00 00 00  // ................
+    0030: 01 00 00 00 01 0C 01 00 00 00 C0 FE 00 00 00 00  // ................
     0040: 02 0A 00 00 02 00 00 00 00 00 02 0A 00 09 09 00  // ................
     0050: 00 00 0D 00 04 06 FF 00 00 01                    // ..........

@@ -10,7 +10,7 @@
 [000h 0000   4]                    Signature : "APIC"    [Multiple APIC Description Table (MADT)]
 [004h 0004   4]                 Table Length : 00000062
 [008h 0008   1]                     Revision : 05
-[009h 0009   1]                     Checksum : 50
+[009h 0009   1]                     Checksum : 4E
 [00Ah 0010   6]                       Oem ID : "MEMPLG"
 [010h 0016   8]                 Oem Table ID : "MEMPLUG "
 [018h 0024   4]                 Oem Revision : 00000001
@@ -39,7 +39,7 @@
 
 [03Ch 0060   1]                Subtable Type : 01 [I/O APIC]
 [03Dh 0061   1]                       Length : 0C
-[03Eh 0062   1]                  I/O Apic ID : 00
+[03Eh 0062   1]                  I/O Apic ID : 02
 [03Fh 0063   1]                     Reserved : 00
 [040h 0064   4]                      Address : FEC00000
 [044h 0068   4]                    Interrupt : 00000000
@@ -72,10 +72,10 @@
 
 Raw Table Data: Length 98 (0x62)
 
-    0000: 41 50 49 43 62 00 00 00 05 50 4D 45 4D 50 4C 47  // APICb....PMEMPLG
+    0000: 41 50 49 43 62 00 00 00 05 4E 4D 45 4D 50 4C 47  // APICb....NMEMPLG
     0010: 4D 45 4D 50 4C 55 47 20 01 00 00 00 4D 50 4C 47  // MEMPLUG ....MPLG
     0020: 01 00 00 00 00 00 E0 FE 01 00 00 00 00 08 00 00  // ................
-    0030: 01 00 00 00 00 08 01 01 01 00 00 00 01 0C 00 00  // ................
+    0030: 01 00 00 00 00 08 01 01 01 00 00 00 01 0C 02 00  // ................
     0040: 00 00 C0 FE 00 00 00 00 02 0A 00 00 02 00 00 00  // ................
     0050: 00 00 02 0A 00 09 09 00 00 00 0D 00 04 06 FF 00  // ................
     0060: 00 01                                            // ..
