@@ -88,6 +88,7 @@ int vm_create(struct vm *vm, int kvm_fd, const struct config *cfg,
  * serialize their calls. Returns 0 or -errno. */
 int vm_set_dimm_memory(struct vm *vm, unsigned int n, uint64_t gpa,
 		       uint64_t size, void *hva);
+/* Starts the vCPU threads (vcpu.c). */
 int vm_start(struct vm *vm);
 /* Records why the VM stops and kicks every vCPU out of KVM_RUN. */
 void vm_request_stop(struct vm *vm, enum vm_state why);
