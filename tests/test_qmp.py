@@ -215,19 +215,52 @@ def test_device_del_pending_and_cancel(vm):
 def test_protocol_garbage(vm):
     _, q, _ = vm
     before = devices(q)
-    q.send_raw(b'{"execute": "device_add", "arguments": {\n')
+    q.send_raw(b'{"execute": x}')
     assert "JSON parse error" in q.reply()["error"]["desc"]
     q.send_raw(b'[1, 2, 3]\n')
-    assert "expected an object" in q.reply()["error"]["desc"]
+    assert q.reply()["error"]["desc"] == "QMP input must be a JSON object"
+    q.send_raw(b'42 ')
+    assert q.reply()["error"]["desc"] == "QMP input must be a JSON object"
+    q.send_raw(b'{"arguments": {}}')
+    assert q.reply()["error"]["desc"] == "QMP input lacks member 'execute'"
+    q.send_raw(b'{"execute": 1}')
+    assert q.reply()["error"]["desc"] == \
+        "QMP input member 'execute' must be a string"
+    q.send_raw(b'{"execute": "query-status", "frob": 1, "id": 5}')
+    r = q.reply()
+    assert r["error"]["desc"] == "QMP input member 'frob' is unexpected"
+    assert r["id"] == 5
     q.send_raw(b'{"execute": "device_add", "arguments": [1]}\n')
-    assert "\"arguments\" must be an object" in q.reply()["error"]["desc"]
+    assert q.reply()["error"]["desc"] == \
+        "QMP input member 'arguments' must be an object"
     q.send_raw(b'{"execute": "frobnicate"}\n')
     assert "The command frobnicate has not been found" in \
         q.reply()["error"]["desc"]
     q.send_raw(b'{"execute": "query-status", "arguments": {"x": "' +
                b"y" * 70000 + b'"}}\n')
     assert "longer than the limit" in q.reply()["error"]["desc"]
+    # After the over-long value the stream is in step again.
+    q.send_raw(b'{"execute": "query-status", "id": "after"}')
+    assert q.reply() == {"return": {"running": True, "singlestep": False,
+                                    "status": "running"}, "id": "after"}
     assert devices(q) == before
+
+
+def test_values_are_framed_as_qemu_frames_them(vm):
+    """No newline needed (QEMU's own clients send none), two values on one
+    line, one value over several lines, braces inside strings; an
+    unfinished value waits for the rest."""
+    _, q, _ = vm
+    q.send_raw(b'{"execute": "query-status", "id": 1}')
+    assert q.reply()["id"] == 1
+    q.send_raw(b'{"execute": "query-status", "id": 2}{"execute": '
+               b'"query-status", "id": 3}\n')
+    assert [q.reply()["id"], q.reply()["id"]] == [2, 3]
+    q.send_raw(b'{\n  "execute": "query-status",\n  "id": "a }{ \\" ] ["\n}')
+    assert q.reply()["id"] == 'a }{ " ] ['
+    q.send_raw(b'{"execute": "query-status", "arguments": ')
+    q.send_raw(b'{}, "id": 4}')
+    assert q.reply()["id"] == 4
 
 
 def test_client_disconnect_mid_command(vm):

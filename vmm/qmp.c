@@ -202,12 +202,26 @@ static const struct qmp_command *find_command(struct qmp_server *s,
 	return NULL;
 }
 
-/* Handles one complete line; returns -EPIPE if the client is gone. */
+/* The first member of a request that is none of QEMU's, or NULL. */
+static const char *unexpected_member(json_t *req)
+{
+	const char *key;
+	json_t *v;
+
+	json_object_foreach(req, key, v)
+		if (strcmp(key, "execute") && strcmp(key, "arguments") &&
+		    strcmp(key, "id"))
+			return key;
+	return NULL;
+}
+
+/* Handles one complete value; returns -EPIPE if the client is gone. */
 static int client_line(struct qmp_client *c, const char *line, size_t len)
 {
 	struct qmp_server *s = c->s;
 	const struct qmp_command *cmd;
 	json_t *req, *exec, *args, *id, *ret;
+	const char *bad;
 	json_error_t jerr;
 	char err[512];
 
@@ -216,7 +230,7 @@ static int client_line(struct qmp_client *c, const char *line, size_t len)
 		len--;
 	if (!len)
 		return 0;
-	req = json_loadb(line, len, 0, &jerr);
+	req = json_loadb(line, len, JSON_DECODE_ANY, &jerr);
 	if (!req) {
 		snprintf(err, sizeof(err), "JSON parse error at column %d: %s",
 			 jerr.column, jerr.text);
@@ -225,12 +239,29 @@ static int client_line(struct qmp_client *c, const char *line, size_t len)
 	id = json_object_get(req, "id");
 	exec = json_object_get(req, "execute");
 	args = json_object_get(req, "arguments");
-	if (!json_is_object(req) || !json_is_string(exec)) {
-		ret = error_reply("expected an object with \"execute\": NAME", id);
+	/* QEMU's checks of the envelope, with its words. */
+	if (!json_is_object(req)) {
+		ret = error_reply("QMP input must be a JSON object", NULL);
+		goto reply;
+	}
+	if ((bad = unexpected_member(req))) {
+		snprintf(err, sizeof(err), "QMP input member '%s' is unexpected",
+			 bad);
+		ret = error_reply(err, id);
+		goto reply;
+	}
+	if (!exec) {
+		ret = error_reply("QMP input lacks member 'execute'", id);
+		goto reply;
+	}
+	if (!json_is_string(exec)) {
+		ret = error_reply("QMP input member 'execute' must be a string",
+				  id);
 		goto reply;
 	}
 	if (args && !json_is_object(args)) {
-		ret = error_reply("\"arguments\" must be an object", id);
+		ret = error_reply("QMP input member 'arguments' must be an "
+				  "object", id);
 		goto reply;
 	}
 	cmd = find_command(s, json_string_value(exec));
@@ -276,11 +307,65 @@ reply:
 	return client_send_json(c, ret);
 }
 
-/* Runs the commands in data; what follows a deferred command waits in the
- * backlog. Returns -EPIPE if the client was closed. */
+/* One byte of framing: returns 1 when c's value ends with it, -1 when the
+ * value ended just before it (a bare scalar ends at a delimiter, which
+ * belongs to what follows), 0 otherwise. Strings and their escapes are
+ * respected; a closer that does not match anything ends the value too
+ * (the parser then answers it). */
+static int frame_step(struct qmp_client *c, char ch)
+{
+	if (c->in_string) {
+		if (c->escaped)
+			c->escaped = false;
+		else if (ch == '\\')
+			c->escaped = true;
+		else if (ch == '"')
+			c->in_string = false;
+		return !c->in_string && c->depth == 0;
+	}
+	if (c->scalar && (ch == ' ' || ch == '\t' || ch == '\r' || ch == '\n' ||
+			  strchr("{}[]\"", ch)))
+		return -1;
+	switch (ch) {
+	case '"':
+		c->in_string = true;
+		return 0;
+	case '{': case '[':
+		c->depth++;
+		return 0;
+	case '}': case ']':
+		return --c->depth <= 0;
+	case ' ': case '\t': case '\r': case '\n':
+		return 0;
+	}
+	if (c->depth == 0)
+		c->scalar = true;
+	return 0;
+}
+
+/* A value is complete: runs it unless it was too long. Returns -EPIPE if
+ * the client was closed. */
+static int value_end(struct qmp_client *c)
+{
+	int r = c->discarding ? 0 : client_line(c, c->buf, c->len);
+
+	c->in_value = c->discarding = false;
+	if (r < 0) {
+		client_close(c);
+		return -EPIPE;
+	}
+	return 0;
+}
+
+/* Splits data into top-level JSON values (QEMU's framing) and runs each;
+ * what follows a deferred command waits in the backlog. Returns -EPIPE if
+ * the client was closed. */
 static int client_feed(struct qmp_client *c, const char *data, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
+		char ch = data[i];
+		int end;
+
 		if (c->waiting) {
 			char *b = realloc(c->backlog, c->backlog_len + n - i);
 
@@ -295,33 +380,37 @@ static int client_feed(struct qmp_client *c, const char *data, size_t n)
 			c->backlog_len += n - i;
 			return 0;
 		}
-		if (data[i] == '\n') {
-			int r = 0;
-
-			if (!c->discarding)
-				r = client_line(c, c->buf, c->len);
+		if (!c->in_value) {
+			if (ch == ' ' || ch == '\t' || ch == '\r' || ch == '\n')
+				continue;
+			c->in_value = true;
+			c->in_string = c->escaped = c->scalar = false;
+			c->depth = 0;
 			c->len = 0;
-			c->discarding = false;
-			if (r < 0) {
-				client_close(c);
+		}
+		end = frame_step(c, ch);
+		if (end < 0) {
+			/* The delimiter starts the next value: see it again. */
+			if (value_end(c) < 0)
 				return -EPIPE;
-			}
-		} else if (c->discarding) {
+			i--;
 			continue;
-		} else if (c->len == QMP_LINE_MAX) {
+		}
+		if (!c->discarding && c->len == QMP_LINE_MAX) {
 			char err[128];
 
 			snprintf(err, sizeof(err), "command is longer than the "
 				 "limit of %d bytes; ignored", QMP_LINE_MAX);
 			c->discarding = true;
-			c->len = 0;
 			if (client_send_json(c, error_reply(err, NULL)) < 0) {
 				client_close(c);
 				return -EPIPE;
 			}
-		} else {
-			c->buf[c->len++] = data[i];
 		}
+		if (!c->discarding)
+			c->buf[c->len++] = ch;
+		if (end > 0 && value_end(c) < 0)
+			return -EPIPE;
 	}
 	return 0;
 }

@@ -1,8 +1,10 @@
 /* The control socket: a Unix socket (mode 0600) speaking the QMP wire
  * protocol, so scripts written for QEMU drive memplug unchanged for the
- * DIMM subset. Greeting, capabilities negotiation, one JSON object per
- * line, {"return": ...} or {"error": {"class": "GenericError", ...}}, and
- * events with timestamps to every negotiated client. JSON through jansson. */
+ * DIMM subset. Greeting, capabilities negotiation, a stream of JSON
+ * objects framed as QEMU frames them (by nesting depth: no newline needed,
+ * one may span lines or share one), {"return": ...} or {"error": ...}
+ * replies, and events with timestamps to every negotiated client. JSON
+ * through jansson. */
 #ifndef MEMPLUG_VMM_QMP_H
 #define MEMPLUG_VMM_QMP_H
 
@@ -15,6 +17,7 @@
 #define QMP_MAX_CLIENTS 16
 /* Longest command line taken from a client; replies may be longer (the
  * client's limit is ctl/qmpc.h's QMPC_REPLY_LINE_MAX). */
+/* The longest JSON value a client may send. */
 #define QMP_LINE_MAX (64 * 1024)
 /* Replies and events a client has not read yet, at most; a client over it
  * is dropped. The largest reply (query-memory-devices with 256 DIMMs) is
@@ -54,7 +57,11 @@ struct qmp_client {
 	struct watch timer; /* the negotiation deadline; fd -1 once negotiated */
 	struct qmp_server *s;
 	bool negotiated;
-	bool discarding; /* dropping the rest of an over-long line */
+	/* The framing of the value being received: inside one, its nesting
+	 * depth, inside a string (and after a backslash there), inside a bare
+	 * top-level scalar; dropping the rest of an over-long one. */
+	bool in_value, in_string, escaped, scalar, discarding;
+	int depth;
 	bool want_out;   /* watched for EPOLLOUT: out holds unsent bytes */
 	char buf[QMP_LINE_MAX];
 	size_t len;

@@ -26,12 +26,14 @@
 #include <fcntl.h>
 #include <jansson.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -126,6 +128,7 @@ static void init(void)
 	const char *kernel = getenv("FUZZ_QMP_KERNEL");
 	struct memmap_range ranges[MEMMAP_MAX_RANGES];
 	char err[256];
+	sigset_t sigs;
 	int kvm;
 
 	argv[2] = (char *)(kernel ? kernel : "build/tests/guests/idle.elf");
@@ -145,6 +148,12 @@ static void init(void)
 	cfg.cpuid = vm_kvm_is_pvm() ? CPUID_PVM : CPUID_NONE;
 	if (machine_init(&m, &cfg, &map, kvm) < 0)
 		die("machine_init failed");
+	/* machine_init turns these into events of its loop; Ctrl-C must
+	 * reach libFuzzer instead. */
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGTERM);
+	pthread_sigmask(SIG_UNBLOCK, &sigs, NULL);
 	if (vm_create(&m.vm, kvm, &cfg, &m.kernel, &m.map,
 		      hotplug_events(&m)) < 0)
 		die("vm_create failed");
@@ -180,10 +189,9 @@ struct conn {
 	char buf[1 << 16];
 	size_t len;
 	bool closed;
-	unsigned int sync_seen;
 };
 
-/* Reads what memplug sent, checks each line; notes the sync replies. */
+/* Reads what memplug sent and checks each line. */
 static void drain(struct conn *c)
 {
 	for (;;) {
@@ -202,8 +210,6 @@ static void drain(struct conn *c)
 			size_t l = (size_t)(nl - c->buf) + 1;
 
 			check_line(c->buf, l);
-			if (memmem(c->buf, l, "\"fuzz-sync\"", 11))
-				c->sync_seen++;
 			memmove(c->buf, c->buf + l, c->len - l);
 			c->len -= l;
 		}
@@ -211,20 +217,24 @@ static void drain(struct conn *c)
 	}
 }
 
-/* Sends a client segment, then runs the loop until memplug has answered
- * a sync command sent behind it (or closed the connection). A segment
- * that starts with 0xfe is followed by 80 KiB of 'x', a line over the
- * length limit. The input's last segment goes without a sync: the client
- * hangs up at once, maybe while a reply is still deferred. */
-static void client_segment(struct conn *c, const uint8_t *p, size_t n,
-			   bool last, unsigned int *syncs)
+/* memplug's end of this input's connection, or NULL once it closed it. */
+static struct qmp_client *server_side(void)
 {
-	static const char sync[] =
-		"\n{\"execute\": \"query-status\", \"id\": \"fuzz-sync\"}\n";
+	for (int i = 0; i < QMP_MAX_CLIENTS; i++)
+		if (m.qmp.clients[i])
+			return m.qmp.clients[i];
+	return NULL;
+}
+
+/* Sends a client segment and runs the loop until memplug has read all of
+ * it and answered what it could: nothing waits in its socket and no reply
+ * is deferred (a value left unfinished just waits, as in QEMU). A segment
+ * that starts with 0xfe is followed by 80 KiB of 'x', a value over the
+ * length limit. */
+static void client_segment(struct conn *c, const uint8_t *p, size_t n)
+{
 	static char pad[80 * 1024];
-	struct { const void *p; size_t n; } part[3] = {
-		{ p, n }, { pad, 0 }, { sync, last ? 0 : sizeof(sync) - 1 },
-	};
+	struct { const void *p; size_t n; } part[2] = { { p, n }, { pad, 0 } };
 	unsigned int i = 0;
 
 	if (!pad[0])
@@ -234,25 +244,29 @@ static void client_segment(struct conn *c, const uint8_t *p, size_t n,
 		part[0].n = n - 1;
 		part[1].n = sizeof(pad);
 	}
-	if (!last)
-		(*syncs)++;
-	while (!c->closed) {
-		ssize_t w = 0;
+	for (;;) {
+		struct qmp_client *sc = server_side();
+		int queued = 0;
 
-		while (i < 3 && !part[i].n)
+		while (i < 2 && !part[i].n)
 			i++;
-		if (i == 3 && (last || c->sync_seen >= *syncs))
-			break;
-		if (i < 3)
-			w = send(c->fd, part[i].p, part[i].n,
-				 MSG_DONTWAIT | MSG_NOSIGNAL);
-		if (w > 0) {
-			part[i].p = (const char *)part[i].p + w;
-			part[i].n -= (size_t)w;
+		if (i < 2) {
+			ssize_t w = send(c->fd, part[i].p, part[i].n,
+					 MSG_DONTWAIT | MSG_NOSIGNAL);
+
+			if (w > 0) {
+				part[i].p = (const char *)part[i].p + w;
+				part[i].n -= (size_t)w;
+			}
 		}
+		if (!sc || ioctl(sc->w.fd, FIONREAD, &queued) < 0)
+			break;
+		if (i == 2 && !queued && !sc->waiting)
+			break;
 		loop_run_once(&m.loop);
 		drain(c);
 	}
+	drain(c);
 }
 
 static const uint16_t guest_ports[] = { PORT_MEMHP, PORT_ACPI_GPE0,
@@ -348,14 +362,6 @@ static void reset(void)
 	m.quit = false;
 }
 
-static bool clients(void)
-{
-	for (int i = 0; i < QMP_MAX_CLIENTS; i++)
-		if (m.qmp.clients[i])
-			return true;
-	return false;
-}
-
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	(void)argc;
@@ -368,23 +374,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct sockaddr_un a = { .sun_family = AF_UNIX, .sun_path = SOCK };
 	static struct conn c;
-	unsigned int syncs = 0;
 	bool client = true;
 
 	c.len = 0;
 	c.closed = false;
-	c.sync_seen = 0;
 	c.fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (c.fd < 0 || connect(c.fd, (struct sockaddr *)&a, sizeof(a)) < 0)
 		die("cannot connect to the control socket");
-	while (!clients())
+	while (!server_side())
 		loop_run_once(&m.loop); /* the accept */
 	while (size || client) {
 		const uint8_t *end = memchr(data, 0xff, size);
 		size_t n = end ? (size_t)(end - data) : size;
 
 		if (client)
-			client_segment(&c, data, n, !end, &syncs);
+			client_segment(&c, data, n);
 		else
 			guest_segment(data, n);
 		check_state();
@@ -396,7 +400,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	close(c.fd);
 	/* memplug sees the hangup and frees the client. */
-	while (clients())
+	while (server_side())
 		loop_run_once(&m.loop);
 	reset();
 	return 0;
