@@ -31,13 +31,13 @@ def devices(q):
     return q.cmd("query-memory-devices")
 
 
-def refused(q, name, fragment, **args):
-    """Runs a command that must fail with fragment in its message and leave
-    the DIMM table as it was."""
+def refused(q, name, fragment, cls="GenericError", **args):
+    """Runs a command that must fail with fragment in its message, of
+    QEMU's class cls, and leave the DIMM table as it was."""
     before = devices(q)
     r = q.execute(name, **args)
     assert "error" in r, r
-    assert r["error"]["class"] == "GenericError"
+    assert r["error"]["class"] == cls, r
     assert fragment in r["error"]["desc"], r["error"]["desc"]
     assert devices(q) == before
     return r["error"]["desc"]
@@ -49,13 +49,33 @@ def test_socket_is_private(vm):
 
 
 def test_greeting_and_negotiation(vm):
+    """QEMU's classes and words: CommandNotFound before negotiation, for a
+    second qmp_capabilities and for an unknown command; enable is checked
+    (the greeting offers no capability) and a refused negotiation leaves
+    the client un-negotiated."""
     _, q, sock = vm
     assert q.greeting["QMP"]["version"]["package"].startswith("memplug")
+    assert q.greeting["QMP"]["capabilities"] == []
     q2 = QMP(sock, negotiate=False)
     r = q2.execute("query-status")
-    assert "Expecting capabilities negotiation" in r["error"]["desc"]
-    assert q2.execute("qmp_capabilities") == {"return": {}}
+    assert r["error"] == {"class": "CommandNotFound", "desc": "Expecting "
+                          "capabilities negotiation with 'qmp_capabilities'"}
+    for enable, desc in ((["oob"], "Capability oob not available"),
+                         (["frob"], "Parameter 'enable[0]' does not accept "
+                          "value 'frob'"),
+                         ("oob", "Invalid parameter type for 'enable', "
+                          "expected: array")):
+        r = q2.execute("qmp_capabilities", enable=enable)
+        assert r["error"] == {"class": "GenericError", "desc": desc}
+    assert q2.execute("query-status")["error"]["class"] == "CommandNotFound"
+    assert q2.execute("qmp_capabilities", enable=[]) == {"return": {}}
     assert q2.cmd("query-status")["running"] is True
+    assert q2.execute("qmp_capabilities")["error"] == {
+        "class": "CommandNotFound", "desc": "Capabilities negotiation is "
+        "already complete, command ignored"}
+    assert q2.execute("frobnicate")["error"] == {
+        "class": "CommandNotFound",
+        "desc": "The command frobnicate has not been found"}
     q2.close()
 
 
@@ -96,8 +116,11 @@ def test_hot_add_plugs_dimm_and_raises_sci(vm):
     assert t["ost-us"] is None
     s = q.cmd("query-memory-size-summary")
     assert s == {"base-memory": 256 * M, "plugged-memory": 128 * M}
+    # Every slot, as QEMU lists them; "device" only where a DIMM is.
     ospm = q.cmd("query-acpi-ospm-status")
-    assert ospm[0]["device"] == "d1" and ospm[0]["slot-type"] == "DIMM"
+    assert [o["slot"] for o in ospm] == ["0", "1", "2", "3"]
+    assert all(o["slot-type"] == "DIMM" for o in ospm)
+    assert [o.get("device") for o in ospm] == ["d1", None, None, None]
 
 
 def test_size_as_string_and_memfd(vm):
@@ -146,7 +169,8 @@ def test_device_add_refusals(vm):
             "under maxmem=1280M", driver="pc-dimm", id="x2", memdev="big")
     refused(q, "device_add", "node 2 does not exist: the guest has 2 nodes",
             driver="pc-dimm", id="x3", memdev="ok1", node=2)
-    refused(q, "device_add", "no backend with id \"nope\"", driver="pc-dimm",
+    refused(q, "device_add", "no backend with id \"nope\"",
+            cls="DeviceNotFound", driver="pc-dimm",
             id="x4", memdev="nope")
     refused(q, "device_add", "backend m1 is already used by DIMM d1",
             driver="pc-dimm", id="x5", memdev="m1")
@@ -163,7 +187,8 @@ def test_device_add_refusals(vm):
     refused(q, "object-del", "backend m1 is in use by DIMM d1", id="m1")
     refused(q, "object-add", "a backend with id \"ok1\" already exists",
             **{"qom-type": "memory-backend-ram", "id": "ok1", "size": 128 * M})
-    refused(q, "device_del", "Device 'ghost' not found", id="ghost")
+    refused(q, "device_del", "Device 'ghost' not found",
+            cls="DeviceNotFound", id="ghost")
     # After all that, a valid request still works.
     q.cmd("device_add", driver="pc-dimm", id="d2", memdev="ok1")
     assert [d["data"]["id"] for d in devices(q)] == ["d1", "d2"]
@@ -199,11 +224,12 @@ def test_device_del_pending_and_cancel(vm):
             "removed (state present)", id="drm")
     assert state() == "present"
     refused(q, "x-memplug-device-del-cancel", "Device 'ghost' not found",
-            id="ghost")
+            cls="DeviceNotFound", id="ghost")
     refused(q, "x-memplug-device-del-cancel", "'id' is missing")
     refused(q, "x-memplug-device-del-cancel", "Parameter 'x' is unexpected",
             id="drm", x=1)
-    refused(q, "device_del", "Device 'ghost' not found", id="ghost")
+    refused(q, "device_del", "Device 'ghost' not found",
+            cls="DeviceNotFound", id="ghost")
     refused(q, "object-del", "backend mrm is in use by DIMM drm", id="mrm")
     # A cancelled removal can be requested again.
     assert q.cmd("device_del", id="drm") == {}
@@ -289,11 +315,36 @@ def test_slots_run_out(vm):
             driver="pc-dimm", id="dl", memdev="last")
 
 
+def test_events_say_who_did_it_as_qemu_does(tmp_path):
+    """system_powerdown: POWERDOWN; system_reset: RESET from the host;
+    SIGTERM: SHUTDOWN for host-signal (the flat guest ignores the power
+    button)."""
+    require_kvm()
+    sock = tmp_path / "ev.sock"
+    with Memplug(["--kernel", str(GUESTS / "idle.elf"), "--control",
+                  str(sock)], "qmp-events") as p:
+        assert p.console.wait_for("^idle$", 60) is not None, p.stderr.text()
+        q = QMP(sock)
+        assert q.cmd("system_powerdown") == {}
+        ev = q.wait_event("POWERDOWN", 30)
+        assert ev and ev["data"] == {}
+        assert q.cmd("system_reset") == {}
+        ev = q.wait_event("RESET", 30)
+        assert ev and ev["data"] == {"guest": False,
+                                     "reason": "host-qmp-system-reset"}
+        assert p.console.wait_for("^idle$", 60, start=1) is not None
+        p.proc.terminate()
+        ev = q.wait_event("SHUTDOWN", 30)
+        assert ev and ev["data"] == {"guest": False, "reason": "host-signal"}
+        assert p.wait_exit(30) == 0
+        q.close()
+
+
 def test_quit_sends_shutdown_and_exits_0(vm):
     p, q, _ = vm
     assert q.cmd("quit") == {}
     ev = q.wait_event("SHUTDOWN", 30)
-    assert ev and ev["data"]["reason"] == "host-qmp-quit"
+    assert ev and ev["data"] == {"guest": False, "reason": "host-qmp-quit"}
     assert p.wait_exit(30) == 0
 
 

@@ -530,6 +530,7 @@ void dimm_commit(struct dimms *d, int slot, const struct dimm_args *a,
 	struct backend *b = backend_find(d, a->memdev);
 
 	memset(m, 0, sizeof(*m));
+	d->ost[slot] = (struct dimm_ost){ 0 };
 	snprintf(m->id, sizeof(m->id), "%s", a->id);
 	m->backend = (int)(b - d->backends);
 	m->addr = addr;

@@ -46,8 +46,6 @@ struct dimm {
 	uint64_t addr, size;
 	unsigned int node;
 	bool hotplugged;
-	bool has_ost;
-	uint32_t ost_source, ost_status;
 	struct dimm_timeline t;
 };
 
@@ -70,12 +68,21 @@ struct dimm_args {
 	uint64_t addr;    /* 0: first free range */
 };
 
+/* The last _OST the guest sent about a slot. It outlives an eject (Linux
+ * answers _EJ0 with _OST(3, 0) once the slot is empty) and is cleared when
+ * a DIMM is plugged there, as QEMU keeps it for query-acpi-ospm-status. */
+struct dimm_ost {
+	bool has;
+	uint32_t source, status;
+};
+
 struct dimms {
 	const struct memmap *map;
 	unsigned int nodes;
 	uint64_t block; /* guest memory block size */
 	struct backend backends[DIMM_MAX_BACKENDS];
 	struct dimm slots[MEMHP_MAX_SLOTS];
+	struct dimm_ost ost[MEMHP_MAX_SLOTS];
 };
 
 void dimms_init(struct dimms *d, const struct memmap *map, unsigned int nodes,

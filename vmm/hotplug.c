@@ -27,11 +27,16 @@ json_t *hotplug_ost_info(const struct dimm *d, unsigned int slot,
 {
 	char s[16];
 
+	json_t *o;
+
 	snprintf(s, sizeof(s), "%u", slot);
-	return json_pack("{s:s,s:s,s:s,s:I,s:I}", "device",
-			 d->state != DIMM_EMPTY ? d->id : "", "slot", s,
-			 "slot-type", "DIMM", "source", (json_int_t)source,
-			 "status", (json_int_t)status);
+	o = json_pack("{s:s,s:s,s:I,s:I}", "slot", s, "slot-type", "DIMM",
+		      "source", (json_int_t)source, "status",
+		      (json_int_t)status);
+	/* QEMU leaves "device" out for a slot without a DIMM. */
+	if (o && d->state != DIMM_EMPTY)
+		json_object_set_new(o, "device", json_string(d->id));
+	return o;
 }
 
 static void on_ost(void *ctx, unsigned int slot, uint32_t source,
@@ -41,9 +46,7 @@ static void on_ost(void *ctx, unsigned int slot, uint32_t source,
 	struct dimm *d = &m->dimms.slots[slot];
 
 	pthread_mutex_lock(&m->lock);
-	d->has_ost = true;
-	d->ost_source = source;
-	d->ost_status = status;
+	m->dimms.ost[slot] = (struct dimm_ost){ true, source, status };
 	if (!d->t.ost && d->t.request)
 		d->t.ost = now_ns();
 	/* The insert is over when the guest answered it, whatever it said:
@@ -63,8 +66,8 @@ static void on_ost(void *ctx, unsigned int slot, uint32_t source,
 	log_info("DIMM %s (slot %u): guest _OST source 0x%x status 0x%x (%s)",
 		 d->state != DIMM_EMPTY ? d->id : "-", slot, source, status,
 		 acpi_ost_status_name(source, status));
-	machine_push_event(m, "ACPI_DEVICE_OST",
-		   json_pack("{s:o}", "info", hotplug_ost_info(d, slot, source, status)));
+	machine_push_event(m, "ACPI_DEVICE_OST", json_pack(
+		"{s:o}", "info", hotplug_ost_info(d, slot, source, status)));
 	pthread_mutex_unlock(&m->lock);
 }
 

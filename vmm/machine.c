@@ -72,6 +72,7 @@ static void on_signal(struct watch *w, uint32_t events)
 	if (read(w->fd, &si, sizeof(si)) == sizeof(si))
 		log_info("terminating on signal %u", si.ssi_signo);
 	m->quit = true;
+	m->quit_reason = "host-signal";
 	if (m->vm_live)
 		vm_request_stop(&m->vm, VM_KILLED);
 }
@@ -225,7 +226,10 @@ int machine_run(struct machine *m)
 		hotplug_boot_end(m);
 		if (why == VM_RESET) {
 			machine_push_event(m, "RESET", json_pack(
-				"{s:b,s:s}", "guest", 1, "reason", "guest-reset"));
+				"{s:b,s:s}", "guest", !m->host_reset, "reason",
+				m->host_reset ? "host-qmp-system-reset"
+					      : "guest-reset"));
+			m->host_reset = false;
 			pthread_mutex_unlock(&m->lock);
 			log_info("restarting the guest");
 			continue;
@@ -233,7 +237,8 @@ int machine_run(struct machine *m)
 		machine_push_event(m, "SHUTDOWN", json_pack(
 			"{s:b,s:s}", "guest", why == VM_POWEROFF, "reason",
 			why == VM_POWEROFF ? "guest-shutdown" :
-			why == VM_KILLED ? "host-qmp-quit" : "guest-panic"));
+			why != VM_KILLED ? "guest-panic" :
+			m->quit_reason ? m->quit_reason : "host-qmp-quit"));
 		pthread_mutex_unlock(&m->lock);
 		flush_events(&m->notify_w, 0);
 		return why == VM_POWEROFF || why == VM_KILLED ? 0 : 1;

@@ -45,6 +45,10 @@ struct machine {
 	struct watch notify_w, sig_w, stdin_w, vm_w;
 	bool stdin_open;
 	bool quit; /* a client asked for quit or a signal came */
+	/* The SHUTDOWN event's reason for quit (QEMU's words), and whether
+	 * the coming reset is a client's system_reset. */
+	const char *quit_reason;
+	bool host_reset;
 	struct log_limit refused_log; /* guest misuse lines, under lock */
 	struct prealloc prealloc; /* object-add prealloc=true in progress */
 	bool sandboxed; /* sandbox_enter() done */

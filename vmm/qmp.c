@@ -169,10 +169,12 @@ static size_t utf8_whole(const char *s, size_t len)
 	return len - (i - 1) < need ? i - 1 : len;
 }
 
-static json_t *error_reply(const char *desc, json_t *id)
+/* An error of QEMU's class cls (NULL: GenericError). */
+static json_t *error_reply(const char *cls, const char *desc, json_t *id)
 {
-	json_t *r = json_pack("{s:{s:s,s:s%}}", "error", "class", "GenericError",
-			      "desc", desc, utf8_whole(desc, strlen(desc)));
+	json_t *r = json_pack("{s:{s:s,s:s%}}", "error", "class",
+			      cls ? cls : "GenericError", "desc", desc,
+			      utf8_whole(desc, strlen(desc)));
 
 	if (r && id)
 		json_object_set(r, "id", id);
@@ -180,13 +182,14 @@ static json_t *error_reply(const char *desc, json_t *id)
 }
 
 /* The reply to a command: its value (a reference taken) or, if NULL, the
- * error err. */
-static json_t *command_reply(json_t *value, const char *err, json_t *id)
+ * error err of class cls. */
+static json_t *command_reply(json_t *value, const char *err, const char *cls,
+			     json_t *id)
 {
 	json_t *ret;
 
 	if (!value)
-		return error_reply(err && *err ? err : "command failed", id);
+		return error_reply(cls, err && *err ? err : "command failed", id);
 	ret = json_pack("{s:o}", "return", value);
 	if (ret && id)
 		json_object_set(ret, "id", id);
@@ -234,33 +237,33 @@ static int client_line(struct qmp_client *c, const char *line, size_t len)
 	if (!req) {
 		snprintf(err, sizeof(err), "JSON parse error at column %d: %s",
 			 jerr.column, jerr.text);
-		return client_send_json(c, error_reply(err, NULL));
+		return client_send_json(c, error_reply(NULL, err, NULL));
 	}
 	id = json_object_get(req, "id");
 	exec = json_object_get(req, "execute");
 	args = json_object_get(req, "arguments");
 	/* QEMU's checks of the envelope, with its words. */
 	if (!json_is_object(req)) {
-		ret = error_reply("QMP input must be a JSON object", NULL);
+		ret = error_reply(NULL, "QMP input must be a JSON object", NULL);
 		goto reply;
 	}
 	if ((bad = unexpected_member(req))) {
 		snprintf(err, sizeof(err), "QMP input member '%s' is unexpected",
 			 bad);
-		ret = error_reply(err, id);
+		ret = error_reply(NULL, err, id);
 		goto reply;
 	}
 	if (!exec) {
-		ret = error_reply("QMP input lacks member 'execute'", id);
+		ret = error_reply(NULL, "QMP input lacks member 'execute'", id);
 		goto reply;
 	}
 	if (!json_is_string(exec)) {
-		ret = error_reply("QMP input member 'execute' must be a string",
+		ret = error_reply(NULL, "QMP input member 'execute' must be a string",
 				  id);
 		goto reply;
 	}
 	if (args && !json_is_object(args)) {
-		ret = error_reply("QMP input member 'arguments' must be an "
+		ret = error_reply(NULL, "QMP input member 'arguments' must be an "
 				  "object", id);
 		goto reply;
 	}
@@ -268,22 +271,18 @@ static int client_line(struct qmp_client *c, const char *line, size_t len)
 	if (!cmd) {
 		snprintf(err, sizeof(err), "The command %s has not been found",
 			 json_string_value(exec));
-		ret = error_reply(err, id);
+		ret = error_reply("CommandNotFound", err, id);
 		goto reply;
 	}
 	if (!c->negotiated && strcmp(cmd->name, "qmp_capabilities")) {
-		ret = error_reply("Expecting capabilities negotiation with "
-				  "'qmp_capabilities'", id);
+		ret = error_reply("CommandNotFound", "Expecting capabilities "
+				  "negotiation with 'qmp_capabilities'", id);
 		goto reply;
 	}
-	if (!strcmp(cmd->name, "qmp_capabilities")) {
-		if (c->negotiated) {
-			ret = error_reply("Capabilities negotiation is already "
-					  "complete, command ignored", id);
-			goto reply;
-		}
-		c->negotiated = true;
-		client_stop_timer(c);
+	if (!strcmp(cmd->name, "qmp_capabilities") && c->negotiated) {
+		ret = error_reply("CommandNotFound", "Capabilities negotiation "
+				  "is already complete, command ignored", id);
+		goto reply;
 	}
 	{
 		json_t *empty = json_object();
@@ -292,6 +291,7 @@ static int client_line(struct qmp_client *c, const char *line, size_t len)
 		err[0] = 0;
 		s->current = c;
 		s->current_id = id;
+		s->current_class = NULL;
 		value = cmd->fn(s->ctx, args ? args : empty, err, sizeof(err));
 		s->current = NULL;
 		s->current_id = NULL;
@@ -300,7 +300,12 @@ static int client_line(struct qmp_client *c, const char *line, size_t len)
 			json_decref(req);
 			return 0;
 		}
-		ret = command_reply(value, err, id);
+		/* Negotiated once qmp_capabilities accepted its arguments. */
+		if (value && !c->negotiated) {
+			c->negotiated = true;
+			client_stop_timer(c);
+		}
+		ret = command_reply(value, err, s->current_class, id);
 	}
 reply:
 	json_decref(req);
@@ -402,7 +407,7 @@ static int client_feed(struct qmp_client *c, const char *data, size_t n)
 			snprintf(err, sizeof(err), "command is longer than the "
 				 "limit of %d bytes; ignored", QMP_LINE_MAX);
 			c->discarding = true;
-			if (client_send_json(c, error_reply(err, NULL)) < 0) {
+			if (client_send_json(c, error_reply(NULL, err, NULL)) < 0) {
 				client_close(c);
 				return -EPIPE;
 			}
@@ -438,6 +443,11 @@ static void client_read(struct qmp_client *c)
 	client_feed(c, tmp, (size_t)n);
 }
 
+void qmp_error_class(struct qmp_server *s, const char *cls)
+{
+	s->current_class = cls;
+}
+
 struct qmp_ticket *qmp_defer(struct qmp_server *s)
 {
 	struct qmp_client *c = s->current;
@@ -470,7 +480,7 @@ void qmp_complete(struct qmp_ticket *t, json_t *value, const char *err)
 		free(t);
 		return;
 	}
-	ret = command_reply(value, err, t->id);
+	ret = command_reply(value, err, NULL, t->id);
 	json_decref(t->id);
 	c->waiting = NULL;
 	free(t);
@@ -508,7 +518,7 @@ static void client_timeout(struct watch *w, uint32_t events)
 		 QMP_NEGOTIATE_S);
 	snprintf(err, sizeof(err), "no qmp_capabilities within %d s of "
 		 "connecting; closing the connection", QMP_NEGOTIATE_S);
-	client_send_json(c, error_reply(err, NULL));
+	client_send_json(c, error_reply(NULL, err, NULL));
 	client_close(c);
 }
 

@@ -82,6 +82,7 @@ struct qmp_server {
 	struct qmp_client *clients[QMP_MAX_CLIENTS];
 	struct qmp_client *current; /* whose command runs now, and its id */
 	json_t *current_id;
+	const char *current_class; /* its error's class, NULL: GenericError */
 };
 
 /* Listens on path. A stale socket nobody listens on is replaced; any other
@@ -89,6 +90,9 @@ struct qmp_server {
 int qmp_open(struct qmp_server *s, const char *path, struct loop *loop,
 	     const struct qmp_command *cmds, size_t ncmds, void *ctx);
 void qmp_close(struct qmp_server *s);
+/* In a handler that fails: the error's QEMU class instead of GenericError
+ * ("DeviceNotFound", say), a string that outlives the call. */
+void qmp_error_class(struct qmp_server *s, const char *cls);
 /* In a handler: a ticket for this command's reply, or NULL (no memory). */
 struct qmp_ticket *qmp_defer(struct qmp_server *s);
 /* Sends the deferred reply: value (a reference taken) or, if NULL, the

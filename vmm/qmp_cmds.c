@@ -87,11 +87,38 @@ static json_t *cmd_capabilities(void *ctx, json_t *args, char *err,
 				size_t errlen)
 {
 	static const char *const keys[] = { "enable", NULL };
+	json_t *enable = json_object_get(args, "enable"), *cap;
+	size_t i;
 
 	(void)ctx;
 	if (check_keys(args, keys, err, errlen) < 0)
 		return NULL;
+	if (enable && !json_is_array(enable)) {
+		snprintf(err, errlen, "Invalid parameter type for 'enable', "
+			 "expected: array");
+		return NULL;
+	}
+	/* QEMU's one capability is oob, which the greeting does not offer. */
+	json_array_foreach(enable, i, cap) {
+		if (json_is_string(cap) && !strcmp(json_string_value(cap), "oob"))
+			snprintf(err, errlen, "Capability oob not available");
+		else if (json_is_string(cap))
+			snprintf(err, errlen, "Parameter 'enable[%zu]' does not "
+				 "accept value '%s'", i, json_string_value(cap));
+		else
+			snprintf(err, errlen, "Invalid parameter type for "
+				 "'enable[%zu]', expected: string", i);
+		return NULL;
+	}
 	return json_object();
+}
+
+/* A failure whose class QEMU names: a device or backend that is not there. */
+static json_t *not_found(struct machine *m, int r)
+{
+	if (r == -ENOENT)
+		qmp_error_class(&m->qmp, "DeviceNotFound");
+	return NULL;
 }
 
 static json_t *cmd_query_version(void *ctx, json_t *args, char *err,
@@ -270,6 +297,7 @@ static json_t *cmd_device_add(void *ctx, json_t *args, char *err,
 	struct machine *m = ctx;
 	struct dimm_args a = { 0 };
 	const char *driver = NULL;
+	int r;
 
 	if (check_keys(args, keys, err, errlen) < 0 ||
 	    arg_str(args, "driver", true, &driver, err, errlen) < 0)
@@ -292,7 +320,8 @@ static json_t *cmd_device_add(void *ctx, json_t *args, char *err,
 	a.node = (unsigned int)node;
 	a.slot = slot == UINT64_MAX ? -1 : (int)slot;
 	a.addr = addr;
-	return hotplug_add(m, &a, err, errlen) < 0 ? NULL : json_object();
+	r = hotplug_add(m, &a, err, errlen);
+	return r < 0 ? not_found(m, r) : json_object();
 }
 
 static json_t *cmd_device_del(void *ctx, json_t *args, char *err,
@@ -300,11 +329,13 @@ static json_t *cmd_device_del(void *ctx, json_t *args, char *err,
 {
 	static const char *const keys[] = { "id", NULL };
 	const char *id = NULL;
+	int r;
 
 	if (check_keys(args, keys, err, errlen) < 0 ||
 	    arg_str(args, "id", true, &id, err, errlen) < 0)
 		return NULL;
-	return hotplug_remove(ctx, id, err, errlen) < 0 ? NULL : json_object();
+	r = hotplug_remove(ctx, id, err, errlen);
+	return r < 0 ? not_found(ctx, r) : json_object();
 }
 
 /* x-memplug-device-del-cancel: withdraws a device_del the guest has not
@@ -314,12 +345,13 @@ static json_t *cmd_device_del_cancel(void *ctx, json_t *args, char *err,
 {
 	static const char *const keys[] = { "id", NULL };
 	const char *id = NULL;
+	int r;
 
 	if (check_keys(args, keys, err, errlen) < 0 ||
 	    arg_str(args, "id", true, &id, err, errlen) < 0)
 		return NULL;
-	return hotplug_remove_cancel(ctx, id, err, errlen) < 0 ? NULL
-							       : json_object();
+	r = hotplug_remove_cancel(ctx, id, err, errlen);
+	return r < 0 ? not_found(ctx, r) : json_object();
 }
 
 static json_t *cmd_query_memory_devices(void *ctx, json_t *args, char *err,
@@ -361,13 +393,11 @@ static json_t *cmd_query_ospm(void *ctx, json_t *args, char *err,
 	(void)err;
 	(void)errlen;
 	pthread_mutex_lock(&m->lock);
-	for (unsigned int i = 0; i < m->map.slots; i++) {
-		const struct dimm *d = &m->dimms.slots[i];
-
-		if (d->state != DIMM_EMPTY)
-			json_array_append_new(list, hotplug_ost_info(d, i, d->ost_source,
-							     d->ost_status));
-	}
+	/* Every slot, as QEMU lists them. */
+	for (unsigned int i = 0; i < m->map.slots; i++)
+		json_array_append_new(list, hotplug_ost_info(
+			&m->dimms.slots[i], i, m->dimms.ost[i].source,
+			m->dimms.ost[i].status));
 	pthread_mutex_unlock(&m->lock);
 	return list;
 }
@@ -403,16 +433,16 @@ static json_t *cmd_query_dimms(void *ctx, json_t *args, char *err,
 	for (unsigned int i = 0; i < m->map.slots; i++) {
 		const struct dimm *d = &m->dimms.slots[i];
 		const struct backend *b = &m->dimms.backends[d->backend];
+		const struct dimm_ost *o = &m->dimms.ost[i];
 		json_t *ost = json_null();
 
 		if (d->state == DIMM_EMPTY)
 			continue;
-		if (d->has_ost)
+		if (o->has)
 			ost = json_pack("{s:I,s:I,s:s}", "source",
-					(json_int_t)d->ost_source, "status",
-					(json_int_t)d->ost_status, "name",
-					acpi_ost_status_name(d->ost_source,
-						      d->ost_status));
+					(json_int_t)o->source, "status",
+					(json_int_t)o->status, "name",
+					acpi_ost_status_name(o->source, o->status));
 		json_array_append_new(list, json_pack(
 			"{s:s,s:I,s:I,s:I,s:I,s:s,s:s,s:s,s:o}", "id", d->id,
 			"slot", (json_int_t)i, "addr", (json_int_t)d->addr,
@@ -468,6 +498,7 @@ static json_t *cmd_system_powerdown(void *ctx, json_t *args, char *err,
 		return NULL;
 	}
 	acpi_pm_pm1_raise(&m->vm.pm, ACPI_PM1_PWRBTN);
+	qmp_event(&m->qmp, "POWERDOWN", NULL);
 	return json_object();
 }
 
@@ -479,8 +510,10 @@ static json_t *cmd_system_reset(void *ctx, json_t *args, char *err,
 	(void)args;
 	(void)err;
 	(void)errlen;
-	if (m->vm_live)
+	if (m->vm_live) {
+		m->host_reset = true;
 		vm_request_stop(&m->vm, VM_RESET);
+	}
 	return json_object();
 }
 
@@ -492,6 +525,7 @@ static json_t *cmd_quit(void *ctx, json_t *args, char *err, size_t errlen)
 	(void)err;
 	(void)errlen;
 	m->quit = true;
+	m->quit_reason = "host-qmp-quit";
 	if (m->vm_live)
 		vm_request_stop(&m->vm, VM_KILLED);
 	return json_object();
