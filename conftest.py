@@ -1,4 +1,5 @@
 """pytest settings shared by tests/ and guest-tests/."""
+import json
 import os
 import pathlib
 import sys
@@ -6,6 +7,24 @@ import sys
 import pytest
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent / "tests"))
+
+# Per test file: outcomes, and the failures during which a guest was seen
+# in the nested CPU's #VMEXIT loop (MEMPLUG_OUTCOMES, for scripts/check's
+# one retry of such a file).
+OUTCOMES = {}
+
+
+def _outcome(report, nested_loop=None):
+    f = OUTCOMES.setdefault(report.nodeid.split("::")[0], {
+        "passed": 0, "failed": 0, "skipped": 0, "nested": []})
+    if report.passed and report.when == "call":
+        f["passed"] += 1
+    elif report.skipped:
+        f["skipped"] += 1
+    elif report.failed:
+        f["failed"] += 1
+        if nested_loop:
+            f["nested"].append(f"{report.nodeid}: {nested_loop}")
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -15,11 +34,14 @@ def pytest_runtest_makereport(item, call):
     can be read from the report."""
     outcome = yield
     report = outcome.get_result()
+    loop = None
     if report.failed:
         import memplug_vm
 
         for vm in list(memplug_vm.RUNNING):
             report.sections.append((f"guest {vm.name}", vm.diagnostics()))
+            loop = loop or memplug_vm.nested_vmexit_loop(vm.exit_counts)
+    _outcome(report, loop)
 
 
 @pytest.fixture(autouse=True)
@@ -61,3 +83,6 @@ def pytest_terminal_summary(terminalreporter):
     if counts:
         with open(counts, "a") as f:
             f.write(f"{passed} {failed} {skipped} {len(retries)}\n")
+    outcomes = os.environ.get("MEMPLUG_OUTCOMES")
+    if outcomes:
+        pathlib.Path(outcomes).write_text(json.dumps(OUTCOMES, indent=1))

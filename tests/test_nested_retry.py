@@ -1,0 +1,60 @@
+"""scripts/nested-retry, the guest lane's one retry of test files that
+failed only while a guest was caught in the nested CPU's #VMEXIT loop."""
+import json
+import subprocess
+
+from memplug_vm import ROOT
+
+TOOL = str(ROOT / "scripts" / "nested-retry")
+LOOP = "vcpu0 looping on npf at rip 0xffffffffc050520c (this kernel's " \
+    "__svm_vcpu_run [kvm_amd]+0x9c), GPA 0x14ff10ff8"
+
+
+def run(tmp_path, outcomes, counts):
+    (tmp_path / "outcomes.json").write_text(json.dumps(outcomes))
+    (tmp_path / "counts").write_text(counts)
+    p = subprocess.run([TOOL, str(tmp_path / "outcomes.json"),
+                        str(tmp_path / "counts")], capture_output=True,
+                       text=True, timeout=30)
+    assert p.returncode == 0, p.stderr
+    return p.stdout.split(), p.stderr, (tmp_path / "counts").read_text()
+
+
+def test_a_file_failed_in_the_loop_runs_again_and_its_counts_go(tmp_path):
+    outcomes = {
+        "guest-tests/test_boot.py": {"passed": 20, "failed": 0, "skipped": 0,
+                                     "nested": []},
+        "guest-tests/test_movable_node.py": {
+            "passed": 0, "failed": 2, "skipped": 0,
+            "nested": [f"guest-tests/test_movable_node.py::a: {LOOP}",
+                       f"guest-tests/test_movable_node.py::b: {LOOP}"]},
+    }
+    files, err, counts = run(tmp_path, outcomes, "449 0 1 0\n37 2 1 0\n")
+    assert files == ["guest-tests/test_movable_node.py"]
+    assert err.count("RETRIED guest-tests/test_movable_node.py::") == 2
+    assert LOOP in err
+    # The run's line loses the file's counts and gains one retry.
+    assert counts == "449 0 1 0\n37 0 1 1\n"
+
+
+def test_any_other_failure_retries_nothing(tmp_path):
+    outcomes = {
+        "guest-tests/test_hotremove.py": {
+            "passed": 5, "failed": 1, "skipped": 0, "nested": []},
+        "guest-tests/test_movable_node.py": {
+            "passed": 0, "failed": 2, "skipped": 0,
+            "nested": [f"x::a: {LOOP}", f"x::b: {LOOP}"]},
+    }
+    files, err, counts = run(tmp_path, outcomes, "10 3 0 0\n")
+    assert (files, err, counts) == ([], "", "10 3 0 0\n")
+    # A file with a failure outside the loop too: the same.
+    outcomes = {"guest-tests/test_smoke.py": {
+        "passed": 1, "failed": 2, "skipped": 0, "nested": [f"x::a: {LOOP}"]}}
+    assert run(tmp_path, outcomes, "1 2 0 0\n")[0] == []
+
+
+def test_no_outcomes_no_retry(tmp_path):
+    p = subprocess.run([TOOL, str(tmp_path / "missing.json"),
+                        str(tmp_path / "counts")], capture_output=True,
+                       text=True, timeout=30)
+    assert (p.returncode, p.stdout) == (0, "")
