@@ -204,57 +204,67 @@ int hotplug_add(struct machine *m, const struct dimm_args *a, char *err,
 	return s;
 }
 
+/* Lock held: the slot of DIMM id in the running VM, or -errno with the
+ * reason. */
+static int live_dimm(struct machine *m, const char *id, char *err,
+		     size_t errlen)
+{
+	int s = dimm_find(&m->dimms, id);
+
+	if (s < 0) {
+		snprintf(err, errlen, "Device '%s' not found", id);
+		return -ENOENT;
+	}
+	if (!m->vm_live) {
+		snprintf(err, errlen, "the guest is restarting; try again");
+		return -EAGAIN;
+	}
+	return s;
+}
+
 int hotplug_remove(struct machine *m, const char *id, char *err,
 		   size_t errlen)
 {
-	int s, r = -ENOENT;
+	int s, r;
 
 	pthread_mutex_lock(&m->lock);
-	s = dimm_find(&m->dimms, id);
-	if (s < 0) {
-		snprintf(err, errlen, "Device '%s' not found", id);
-	} else if (m->dimms.slots[s].state == DIMM_REMOVING) {
+	r = s = live_dimm(m, id, err, errlen);
+	if (s >= 0 && m->dimms.slots[s].state == DIMM_REMOVING) {
 		snprintf(err, errlen, "DIMM %s is already being removed", id);
 		r = -EALREADY;
-	} else if (!m->vm_live) {
-		snprintf(err, errlen, "the guest is restarting; try again");
-		r = -EAGAIN;
-	} else if ((r = memhp_unplug_request(&m->vm.memhp, (unsigned int)s)) < 0) {
+	} else if (s >= 0 &&
+		   (r = memhp_unplug_request(&m->vm.memhp, (unsigned int)s)) < 0) {
 		snprintf(err, errlen, "the hotplug controller refused to remove "
 			 "slot %d: %s", s, strerror(-r));
-	} else {
+	} else if (s >= 0) {
 		m->dimms.slots[s].state = DIMM_REMOVING;
 	}
 	pthread_mutex_unlock(&m->lock);
-	return r;
+	return r < 0 ? r : 0;
 }
 
 int hotplug_remove_cancel(struct machine *m, const char *id, char *err,
 			  size_t errlen)
 {
-	int s, r = -ENOENT;
+	int s, r;
 
 	pthread_mutex_lock(&m->lock);
-	s = dimm_find(&m->dimms, id);
-	if (s < 0) {
-		snprintf(err, errlen, "Device '%s' not found", id);
-	} else if (m->dimms.slots[s].state != DIMM_REMOVING) {
+	r = s = live_dimm(m, id, err, errlen);
+	if (s >= 0 && m->dimms.slots[s].state != DIMM_REMOVING) {
 		snprintf(err, errlen, "DIMM %s is not being removed (state %s)",
 			 id, dimm_state_name(m->dimms.slots[s].state));
 		r = -EINVAL;
-	} else if (!m->vm_live) {
-		snprintf(err, errlen, "the guest is restarting; try again");
-		r = -EAGAIN;
-	} else if ((r = memhp_unplug_cancel(&m->vm.memhp, (unsigned int)s)) < 0) {
+	} else if (s >= 0 &&
+		   (r = memhp_unplug_cancel(&m->vm.memhp, (unsigned int)s)) < 0) {
 		snprintf(err, errlen, "cannot cancel the removal of DIMM %s: "
 			 "%s", id, r == -EINVAL ? "the guest has already "
 			 "ejected it" : strerror(-r));
-	} else {
+	} else if (s >= 0) {
 		m->dimms.slots[s].state = DIMM_PRESENT;
 		log_info("DIMM %s (slot %d): removal cancelled", id, s);
 	}
 	pthread_mutex_unlock(&m->lock);
-	return r;
+	return r < 0 ? r : 0;
 }
 
 /* ---- DIMMs given on the command line, and every DIMM at each boot ---- */

@@ -324,8 +324,9 @@ static json_t *cmd_device_add(void *ctx, json_t *args, char *err,
 	return r < 0 ? not_found(m, r) : json_object();
 }
 
-static json_t *cmd_device_del(void *ctx, json_t *args, char *err,
-			      size_t errlen)
+/* device_del and x-memplug-device-del-cancel: {"id": ID} to op. */
+static json_t *by_id(void *ctx, json_t *args, char *err, size_t errlen,
+		     int (*op)(struct machine *, const char *, char *, size_t))
 {
 	static const char *const keys[] = { "id", NULL };
 	const char *id = NULL;
@@ -334,8 +335,14 @@ static json_t *cmd_device_del(void *ctx, json_t *args, char *err,
 	if (check_keys(args, keys, err, errlen) < 0 ||
 	    arg_str(args, "id", true, &id, err, errlen) < 0)
 		return NULL;
-	r = hotplug_remove(ctx, id, err, errlen);
+	r = op(ctx, id, err, errlen);
 	return r < 0 ? not_found(ctx, r) : json_object();
+}
+
+static json_t *cmd_device_del(void *ctx, json_t *args, char *err,
+			      size_t errlen)
+{
+	return by_id(ctx, args, err, errlen, hotplug_remove);
 }
 
 /* x-memplug-device-del-cancel: withdraws a device_del the guest has not
@@ -343,15 +350,7 @@ static json_t *cmd_device_del(void *ctx, json_t *args, char *err,
 static json_t *cmd_device_del_cancel(void *ctx, json_t *args, char *err,
 				     size_t errlen)
 {
-	static const char *const keys[] = { "id", NULL };
-	const char *id = NULL;
-	int r;
-
-	if (check_keys(args, keys, err, errlen) < 0 ||
-	    arg_str(args, "id", true, &id, err, errlen) < 0)
-		return NULL;
-	r = hotplug_remove_cancel(ctx, id, err, errlen);
-	return r < 0 ? not_found(ctx, r) : json_object();
+	return by_id(ctx, args, err, errlen, hotplug_remove_cancel);
 }
 
 static json_t *cmd_query_memory_devices(void *ctx, json_t *args, char *err,
