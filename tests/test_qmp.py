@@ -182,8 +182,6 @@ def test_device_add_refusals(vm):
             driver="pc-dimm", id="x7", memdev="ok1", node="one")
     refused(q, "device_add", "slot 0 is in use by DIMM d1", driver="pc-dimm",
             id="x8", memdev="ok1", slot=0)
-    refused(q, "device_add", "'id' is missing", driver="pc-dimm",
-            memdev="ok1")
     refused(q, "object-del", "backend m1 is in use by DIMM d1", id="m1")
     refused(q, "object-add", "a backend with id \"ok1\" already exists",
             **{"qom-type": "memory-backend-ram", "id": "ok1", "size": 128 * M})
@@ -191,10 +189,37 @@ def test_device_add_refusals(vm):
             cls="DeviceNotFound", id="ghost")
     # After all that, a valid request still works.
     q.cmd("device_add", driver="pc-dimm", id="d2", memdev="ok1")
-    assert [d["data"]["id"] for d in devices(q)] == ["d1", "d2"]
+    assert [d["data"].get("id") for d in devices(q)] == ["d1", "d2"]
     assert devices(q)[1]["data"]["addr"] == 4 * G + 128 * M
     q.cmd("object-del", id="odd")
     q.cmd("object-del", id="big")
+
+
+def test_device_add_takes_what_qemu_takes(vm):
+    """No id (QEMU invents none: the DIMM is known by its QOM path), memdev
+    as a QOM path, slot -1 for any; device_del takes the path too."""
+    _, q, _ = vm
+    q.cmd("object-add", **{"qom-type": "memory-backend-ram", "id": "an",
+                           "size": 128 * M})
+    assert q.cmd("device_add", driver="pc-dimm", memdev="/objects/an",
+                 slot=-1) == {}
+    anon = [d["data"] for d in devices(q) if d["data"]["memdev"] ==
+            "/objects/an"]
+    assert len(anon) == 1 and "id" not in anon[0]
+    listed = [d for d in q.cmd("x-memplug-query-dimms")
+              if d["memdev"] == "an"][0]
+    path = listed["path"]
+    assert path.startswith("/machine/peripheral-anon/device[")
+    assert listed["id"] == path
+    assert [o for o in q.cmd("query-acpi-ospm-status")
+            if o["slot"] == str(anon[0]["slot"])][0].get("device") is None
+    assert q.cmd("device_del", id=path) == {}
+    refused(q, "device_del", f"DIMM {path} is already being removed",
+            id=path)
+    assert q.cmd("x-memplug-device-del-cancel", id=path) == {}
+    refused(q, "device_add", "Invalid parameter type for 'slot'",
+            driver="pc-dimm", memdev="an",
+            slot=-2)
 
 
 def test_device_del_pending_and_cancel(vm):
@@ -214,7 +239,7 @@ def test_device_del_pending_and_cancel(vm):
     assert q.cmd("device_del", id="drm") == {}
     assert state() == "removing"
     # Still listed: only the guest's eject takes it away.
-    assert "drm" in [d["data"]["id"] for d in devices(q)]
+    assert "drm" in [d["data"].get("id") for d in devices(q)]
     refused(q, "device_del", "DIMM drm is already being removed", id="drm")
     assert state() == "removing"
     refused(q, "object-del", "backend mrm is in use by DIMM drm", id="mrm")
@@ -417,7 +442,7 @@ def test_hot_add_with_busy_and_waiting_vcpus(tmp_path):
             q.cmd("object-add", **{"qom-type": "memory-backend-ram",
                                    "id": f"m{i}", "size": 128 * M})
             q.cmd("device_add", driver="pc-dimm", id=f"d{i}", memdev=f"m{i}")
-        assert [d["data"]["id"] for d in devices(q)] == \
+        assert [d["data"].get("id") for d in devices(q)] == \
             [f"d{i}" for i in range(8)]
         after = len(p.console.lines)
         assert p.console.wait_for("^t$", 60, start=after + 5) is not None, \

@@ -385,7 +385,7 @@ int backend_del(struct dimms *d, const char *id, char *err, size_t errlen)
 		return refuse_preallocating(b, err, errlen);
 	if (b->dimm >= 0) {
 		snprintf(err, errlen, "backend %s is in use by DIMM %s; remove the "
-			 "DIMM first", id, d->slots[b->dimm].id);
+			 "DIMM first", id, dimm_name(&d->slots[b->dimm]));
 		return -EBUSY;
 	}
 	backend_release(b);
@@ -399,12 +399,21 @@ void dimms_free(struct dimms *d)
 			backend_release(&d->backends[i]);
 }
 
-int dimm_find(const struct dimms *d, const char *id)
+int dimm_find(const struct dimms *d, const char *name)
 {
-	for (unsigned int i = 0; i < d->map->slots; i++)
-		if (d->slots[i].state != DIMM_EMPTY && !strcmp(d->slots[i].id, id))
+	for (unsigned int i = 0; i < d->map->slots; i++) {
+		const struct dimm *m = &d->slots[i];
+
+		if (m->state != DIMM_EMPTY && *name &&
+		    (!strcmp(m->id, name) || !strcmp(m->path, name)))
 			return (int)i;
+	}
 	return -1;
+}
+
+const char *dimm_name(const struct dimm *m)
+{
+	return m->id[0] ? m->id : m->path;
 }
 
 static bool range_free(const struct dimms *d, uint64_t addr, uint64_t size)
@@ -433,9 +442,9 @@ int dimm_check(struct dimms *d, const struct dimm_args *a, uint64_t *addr,
 			 "--memory SIZE,slots=N,maxmem=SIZE");
 		return -ENODEV;
 	}
-	if ((r = check_id("DIMM", a->id, err, errlen)) < 0)
+	if (a->id && (r = check_id("DIMM", a->id, err, errlen)) < 0)
 		return r;
-	if (dimm_find(d, a->id) >= 0) {
+	if (a->id && dimm_find(d, a->id) >= 0) {
 		snprintf(err, errlen, "a DIMM with id \"%s\" already exists", a->id);
 		return -EEXIST;
 	}
@@ -446,7 +455,7 @@ int dimm_check(struct dimms *d, const struct dimm_args *a, uint64_t *addr,
 	}
 	if (b->dimm >= 0) {
 		snprintf(err, errlen, "backend %s is already used by DIMM %s",
-			 b->id, d->slots[b->dimm].id);
+			 b->id, dimm_name(&d->slots[b->dimm]));
 		return -EBUSY;
 	}
 	if (b->preallocating)
@@ -482,7 +491,7 @@ int dimm_check(struct dimms *d, const struct dimm_args *a, uint64_t *addr,
 		}
 		if (d->slots[a->slot].state != DIMM_EMPTY) {
 			snprintf(err, errlen, "slot %d is in use by DIMM %s",
-				 a->slot, d->slots[a->slot].id);
+				 a->slot, dimm_name(&d->slots[a->slot]));
 			return -EBUSY;
 		}
 		slot = a->slot;
@@ -531,7 +540,14 @@ void dimm_commit(struct dimms *d, int slot, const struct dimm_args *a,
 
 	memset(m, 0, sizeof(*m));
 	d->ost[slot] = (struct dimm_ost){ 0 };
-	snprintf(m->id, sizeof(m->id), "%s", a->id);
+	if (a->id) {
+		snprintf(m->id, sizeof(m->id), "%s", a->id);
+		snprintf(m->path, sizeof(m->path), "/machine/peripheral/%s",
+			 a->id);
+	} else {
+		snprintf(m->path, sizeof(m->path),
+			 "/machine/peripheral-anon/device[%u]", d->anon_next++);
+	}
 	m->backend = (int)(b - d->backends);
 	m->addr = addr;
 	m->size = b->size;

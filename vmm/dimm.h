@@ -13,6 +13,9 @@
 #include "vmm/memmap.h"
 
 #define DIMM_ID_MAX 64
+/* A DIMM's QOM path: /machine/peripheral/ID, or for one added without an
+ * id (QEMU invents none) /machine/peripheral-anon/device[N]. */
+#define DIMM_PATH_MAX (DIMM_ID_MAX + 32)
 #define DIMM_MAX_BACKENDS MEMHP_MAX_SLOTS
 
 enum backend_kind { BACKEND_RAM, BACKEND_MEMFD, BACKEND_FILE };
@@ -41,7 +44,8 @@ struct dimm_timeline {
 
 struct dimm {
 	enum dimm_state state;
-	char id[DIMM_ID_MAX];
+	char id[DIMM_ID_MAX]; /* "" for an anonymous DIMM */
+	char path[DIMM_PATH_MAX];
 	int backend;
 	uint64_t addr, size;
 	unsigned int node;
@@ -62,7 +66,7 @@ struct backend_args {
 };
 
 struct dimm_args {
-	const char *id, *memdev;
+	const char *id, *memdev; /* id NULL: anonymous */
 	unsigned int node;
 	int slot;         /* -1: first free */
 	uint64_t addr;    /* 0: first free range */
@@ -83,6 +87,7 @@ struct dimms {
 	struct backend backends[DIMM_MAX_BACKENDS];
 	struct dimm slots[MEMHP_MAX_SLOTS];
 	struct dimm_ost ost[MEMHP_MAX_SLOTS];
+	unsigned int anon_next; /* N of the next anonymous DIMM's path */
 };
 
 void dimms_init(struct dimms *d, const struct memmap *map, unsigned int nodes,
@@ -112,8 +117,10 @@ int dimm_check(struct dimms *d, const struct dimm_args *a, uint64_t *addr,
  * PRESENT otherwise). */
 void dimm_commit(struct dimms *d, int slot, const struct dimm_args *a,
 		 uint64_t addr, bool hotplugged);
-/* Slot of the DIMM with this id, or -1. */
-int dimm_find(const struct dimms *d, const char *id);
+/* Slot of the DIMM with this id or QOM path, or -1. */
+int dimm_find(const struct dimms *d, const char *name);
+/* What messages call a DIMM: its id, or its path when it has none. */
+const char *dimm_name(const struct dimm *m);
 
 const char *backend_kind_name(enum backend_kind k);
 const char *dimm_state_name(enum dimm_state s);

@@ -33,8 +33,9 @@ json_t *hotplug_ost_info(const struct dimm *d, unsigned int slot,
 	o = json_pack("{s:s,s:s,s:I,s:I}", "slot", s, "slot-type", "DIMM",
 		      "source", (json_int_t)source, "status",
 		      (json_int_t)status);
-	/* QEMU leaves "device" out for a slot without a DIMM. */
-	if (o && d->state != DIMM_EMPTY)
+	/* QEMU leaves "device" out for a slot without a DIMM, and for a DIMM
+	 * without an id. */
+	if (o && d->state != DIMM_EMPTY && d->id[0])
 		json_object_set_new(o, "device", json_string(d->id));
 	return o;
 }
@@ -64,7 +65,7 @@ static void on_ost(void *ctx, unsigned int slot, uint32_t source,
 		d->state = DIMM_PRESENT;
 	}
 	log_info("DIMM %s (slot %u): guest _OST source 0x%x status 0x%x (%s)",
-		 d->state != DIMM_EMPTY ? d->id : "-", slot, source, status,
+		 d->state != DIMM_EMPTY ? dimm_name(d) : "-", slot, source, status,
 		 acpi_ost_status_name(source, status));
 	machine_push_event(m, "ACPI_DEVICE_OST", json_pack(
 		"{s:o}", "info", hotplug_ost_info(d, slot, source, status)));
@@ -75,7 +76,7 @@ static void on_eject(void *ctx, unsigned int slot)
 {
 	struct machine *m = ctx;
 	struct dimm *d = &m->dimms.slots[slot];
-	char path[128];
+	json_t *ev;
 
 	pthread_mutex_lock(&m->lock);
 	if (d->state == DIMM_EMPTY) {
@@ -88,10 +89,13 @@ static void on_eject(void *ctx, unsigned int slot)
 			       m->dimms.backends[d->backend].hva) == 0) {
 		memhp_clear(&m->vm.memhp, slot);
 		m->dimms.backends[d->backend].dimm = -1;
-		snprintf(path, sizeof(path), "/machine/peripheral/%s", d->id);
-		log_info("DIMM %s (slot %u) ejected by the guest", d->id, slot);
-		machine_push_event(m, "DEVICE_DELETED",
-			   json_pack("{s:s,s:s}", "device", d->id, "path", path));
+		ev = json_pack("{s:s}", "path", d->path);
+		log_info("DIMM %s (slot %u) ejected by the guest", dimm_name(d),
+			 slot);
+		/* As QEMU: "device" only for a DIMM with an id. */
+		if (ev && d->id[0])
+			json_object_set_new(ev, "device", json_string(d->id));
+		machine_push_event(m, "DEVICE_DELETED", ev);
 		memset(d, 0, sizeof(*d));
 	}
 	pthread_mutex_unlock(&m->lock);
@@ -200,7 +204,7 @@ int hotplug_add(struct machine *m, const struct dimm_args *a, char *err,
 	if (r < 0)
 		return r;
 	log_info("DIMM %s: slot %d at 0x%" PRIx64 ", node %u; guest notified",
-		 a->id, s, place, a->node);
+		 dimm_name(&m->dimms.slots[s]), s, place, a->node);
 	return s;
 }
 

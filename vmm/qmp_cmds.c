@@ -307,12 +307,18 @@ static json_t *cmd_device_add(void *ctx, json_t *args, char *err,
 			 "plugs pc-dimm devices only", driver);
 		return NULL;
 	}
-	if (arg_str(args, "id", true, &a.id, err, errlen) < 0 ||
+	/* As in QEMU: id is optional, memdev may be a QOM path, slot -1 is
+	 * "any". */
+	if (json_integer_value(json_object_get(args, "slot")) == -1)
+		json_object_del(args, "slot");
+	if (arg_str(args, "id", false, &a.id, err, errlen) < 0 ||
 	    arg_str(args, "memdev", true, &a.memdev, err, errlen) < 0 ||
 	    arg_uint(args, "node", &node, err, errlen) < 0 ||
 	    arg_uint(args, "slot", &slot, err, errlen) < 0 ||
 	    arg_uint(args, "addr", &addr, err, errlen) < 0)
 		return NULL;
+	if (!strncmp(a.memdev, "/objects/", 9))
+		a.memdev += 9;
 	if (node > UINT32_MAX || (slot != UINT64_MAX && slot > INT32_MAX)) {
 		snprintf(err, errlen, "node or slot out of range");
 		return NULL;
@@ -366,17 +372,22 @@ static json_t *cmd_query_memory_devices(void *ctx, json_t *args, char *err,
 	for (unsigned int i = 0; i < m->map.slots; i++) {
 		const struct dimm *d = &m->dimms.slots[i];
 		char memdev[DIMM_ID_MAX + 16];
+		json_t *data;
 
 		if (d->state == DIMM_EMPTY)
 			continue;
 		snprintf(memdev, sizeof(memdev), "/objects/%s",
 			 m->dimms.backends[d->backend].id);
-		json_array_append_new(list, json_pack(
-			"{s:s,s:{s:s,s:I,s:I,s:I,s:I,s:s,s:b,s:b}}", "type",
-			"dimm", "data", "id", d->id, "slot", (json_int_t)i,
-			"addr", (json_int_t)d->addr, "size", (json_int_t)d->size,
-			"node", (json_int_t)d->node, "memdev", memdev,
-			"hotplugged", d->hotplugged, "hotpluggable", 1));
+		data = json_pack("{s:I,s:I,s:I,s:I,s:s,s:b,s:b}", "slot",
+				 (json_int_t)i, "addr", (json_int_t)d->addr,
+				 "size", (json_int_t)d->size, "node",
+				 (json_int_t)d->node, "memdev", memdev,
+				 "hotplugged", d->hotplugged, "hotpluggable", 1);
+		/* QEMU lists a DIMM without an id without the member. */
+		if (data && d->id[0])
+			json_object_set_new(data, "id", json_string(d->id));
+		json_array_append_new(list, json_pack("{s:s,s:o}", "type",
+						      "dimm", "data", data));
 	}
 	pthread_mutex_unlock(&m->lock);
 	return list;
@@ -443,8 +454,8 @@ static json_t *cmd_query_dimms(void *ctx, json_t *args, char *err,
 					(json_int_t)o->status, "name",
 					acpi_ost_status_name(o->source, o->status));
 		json_array_append_new(list, json_pack(
-			"{s:s,s:I,s:I,s:I,s:I,s:s,s:s,s:s,s:o}", "id", d->id,
-			"slot", (json_int_t)i, "addr", (json_int_t)d->addr,
+			"{s:s,s:s,s:I,s:I,s:I,s:I,s:s,s:s,s:s,s:o}", "id",
+			dimm_name(d), "path", d->path, "slot", (json_int_t)i, "addr", (json_int_t)d->addr,
 			"size", (json_int_t)d->size, "node", (json_int_t)d->node,
 			"memdev", b->id, "backend", backend_kind_name(b->kind),
 			"state", dimm_state_name(d->state), "ost", ost));
@@ -474,7 +485,8 @@ static json_t *cmd_timeline(void *ctx, json_t *args, char *err, size_t errlen)
 		if (d->state == DIMM_EMPTY || !d->t.request)
 			continue;
 		json_array_append_new(list, json_pack(
-			"{s:s,s:I,s:o,s:o,s:o,s:o,s:o}", "device", d->id, "slot",
+			"{s:s,s:I,s:o,s:o,s:o,s:o,s:o}", "device", dimm_name(d),
+			"slot",
 			(json_int_t)i, "slot-call-us",
 			since(d->t.request, d->t.slot_call), "slot-installed-us",
 			since(d->t.request, d->t.memslot), "sci-raised-us",
