@@ -15,7 +15,7 @@
  *
  * Confinement: file backends may name any path, and memplug (rightly)
  * creates a missing file. The fuzzer runs in a private mount namespace
- * where every mount is read-only except a tmpfs on /tmp and the working
+ * where every mount is read-only except a tmpfs on /tmp/memplug-fuzz and the working
  * directory (its corpus and crash files), so nothing outside them can be
  * created or changed. That needs root; the fuzzer says so otherwise.
  *
@@ -44,7 +44,9 @@
 #include "vmm/hotplug.h"
 #include "vmm/machine.h"
 
-#define SOCK "/tmp/fuzz-qmp.sock"
+/* The private tmpfs: file backends' playground and the control socket. */
+#define FUZZ_DIR "/tmp/memplug-fuzz"
+#define SOCK FUZZ_DIR "/qmp.sock"
 
 int __real_madvise(void *addr, size_t len, int advice);
 
@@ -73,7 +75,7 @@ static void check(bool ok, const char *what)
 	}
 }
 
-/* Every mount read-only but /tmp (a fresh tmpfs) and the working
+/* Every mount read-only but FUZZ_DIR (a fresh tmpfs) and the working
  * directory; then a file created at / must fail. */
 static void confine(void)
 {
@@ -82,20 +84,23 @@ static void confine(void)
 	int fd;
 
 	if (geteuid() != 0)
-		die("needs root: it confines file backends to /tmp in a private "
-		    "mount namespace (run it with sudo)");
+		die("needs root: it confines file backends to " FUZZ_DIR
+		    " in a private mount namespace (run it with sudo)");
 	if (!getcwd(cwd, sizeof(cwd)))
 		die("cannot read the working directory");
-	if (!strncmp(cwd, "/tmp/", 5) || !strcmp(cwd, "/tmp"))
-		die("run it from a directory outside /tmp: /tmp becomes a "
-		    "private tmpfs and would hide its corpus and crash files");
+	if (!strncmp(cwd, FUZZ_DIR, strlen(FUZZ_DIR)))
+		die("run it from a directory outside " FUZZ_DIR ": it becomes a "
+		    "private tmpfs");
+	if (mkdir(FUZZ_DIR, 0700) < 0 && errno != EEXIST)
+		die("cannot create " FUZZ_DIR);
 	if (unshare(CLONE_NEWNS) < 0 ||
 	    mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
 		die("cannot make a private mount namespace");
-	if (mount("fuzz", "/tmp", "tmpfs", 0, "size=64m") < 0 ||
+	if (mount("fuzz", FUZZ_DIR, "tmpfs", 0, "size=64m") < 0 ||
 	    mount(cwd, cwd, NULL, MS_BIND, NULL) < 0 ||
 	    chdir(cwd) < 0 /* into the new mount, off the one below it */)
-		die("cannot mount /tmp or the working directory read-write");
+		die("cannot mount " FUZZ_DIR " or the working directory "
+		    "read-write");
 	f = fopen("/proc/self/mountinfo", "r");
 	if (!f)
 		die("cannot read /proc/self/mountinfo");
@@ -104,7 +109,7 @@ static void confine(void)
 
 		/* id parent major:minor root mountpoint ... */
 		if (sscanf(line, "%*s %*s %*s %*s %4095s", mp) == 1 &&
-		    strcmp(mp, "/tmp") && strcmp(mp, cwd))
+		    strcmp(mp, FUZZ_DIR) && strcmp(mp, cwd))
 			mount(NULL, mp, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY,
 			      NULL);
 	}
