@@ -36,7 +36,7 @@ help:
 	@echo "make check      host tests, guest tests on a real KVM (scripts/kvm-run), PVM smoke set"
 	@echo "                (closing line: N passed, M failed; MEMPLUG_KVM=auto|direct|nested)"
 	@echo "make check-pvm  every guest test directly on the PVM software KVM"
-	@echo "make unit       unit tests only (no KVM, no guest kernel)"
+	@echo "make unit       unit and ACPI table tests only (no KVM, no guest kernel)"
 	@echo "make bench      benchmarks against QEMU (and kvmtool with LKVM=path); the"
 	@echo "                real-KVM section (bench/realkvm.py) runs through scripts/kvm-run;"
 	@echo "                bench/report.py renders bench/README.md and bench/realkvm.md"
@@ -85,8 +85,10 @@ guest:
 run: deps all guest
 	scripts/demo.sh
 
+# The C unit tests and the ACPI tables: nothing here opens /dev/kvm.
 unit: all
-	$(PYTHON) -m pytest -q tests
+	$(PYTHON) -m pytest -q tests/test_unit.py tests/test_acpi_iasl.py \
+		tests/test_nested_retry.py
 
 check: deps all guest
 	PYTHON=$(PYTHON) scripts/check
