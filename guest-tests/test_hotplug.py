@@ -11,6 +11,7 @@ import subprocess
 
 import pytest
 
+from guest import Guest
 from memplug_vm import BUILD, booted_guest, guest_bound
 
 M = 1 << 20
@@ -23,51 +24,14 @@ CMDLINE = ("console=ttyS0 swiotlb=noforce memhp_default_state=online "
            f"memplug_agent.pattern={1 if SOAK else 64}")
 
 
-class Guest:
-    def __init__(self, vm, qmp, sock, ready_index, ready):
-        self.vm, self.qmp, self.sock = vm, qmp, sock
-        self.mark = ready_index + 1
-        self.memtotal = ready["memtotal_kb"]
-        self.blocks = ready["blocks"]
-        self.ready = ready
-
-    def node_lines(self, start, nodes=2):
-        """The per-node lines the agent prints right after the ready or
-        memory line at index start - 1, waited for."""
-        i = start
-        for _ in range(nodes):
-            i, _ = self.vm.wait_agent("node", 60, i)
-            i += 1
-        return {f["id"]: f for _, f in self.vm.agent_lines("node", start)[:nodes]}
-
-    def hot_add(self, dimm_id, size, node=0, via_ctl=False):
-        """Plugs a DIMM; returns (ost_event, memory_line_fields, index)."""
-        if via_ctl:
-            ctl = subprocess.run(
-                [str(BUILD / "memplugctl"), "-s", self.sock, "add",
-                 f"{size // M}M", "--id", dimm_id, "--node", str(node),
-                 "--wait", "--timeout", str(HOTPLUG_TIMEOUT)],
-                capture_output=True, text=True, timeout=HOTPLUG_TIMEOUT + 60)
-            assert ctl.returncode == 0, ctl.stdout + ctl.stderr
-            assert "guest accepted" in ctl.stdout
-            ost = None
-        else:
-            self.qmp.cmd("object-add", **{"qom-type": "memory-backend-ram",
-                                          "id": f"mem-{dimm_id}",
-                                          "size": size})
-            self.qmp.cmd("device_add", driver="pc-dimm", id=dimm_id,
-                         memdev=f"mem-{dimm_id}", node=node)
-            ost = self.qmp.wait_event(
-                "ACPI_DEVICE_OST", HOTPLUG_TIMEOUT,
-                lambda e: e["data"]["info"]["device"] == dimm_id)
-            assert ost, f"no _OST from the guest for {dimm_id}"
-        want = self.memtotal + size // 1024
-        i, mem = self.vm.wait_agent_where(
-            "memory", lambda f: f["memtotal_kb"] >= want, HOTPLUG_TIMEOUT,
-            self.mark)
-        self.memtotal = mem["memtotal_kb"]
-        self.mark = i + 1
-        return ost, mem, i
+def hot_add(g, dimm_id, size, node=0):
+    """Plugs a DIMM; returns the guest's _OST info, the first memory line
+    that counts it (a later one may count more) and its index."""
+    want = g.memtotal + size // 1024
+    g.plug(dimm_id, size, node)
+    info = g.ost(dimm_id, 1)
+    i, mem = g.wait_memory(lambda f: f["memtotal_kb"] >= want)
+    return info, mem, i
 
 
 @pytest.fixture(scope="module")
@@ -94,10 +58,9 @@ def test_coldplugged_dimm_is_online_at_ready(guest):
 
 def test_hot_add_128m_is_accepted_online_and_usable(guest):
     before_blocks = guest.blocks
-    ost, mem, i = guest.hot_add("d128", 128 * M)
-    assert ost["data"]["info"] == {"device": "d128", "slot": "1",
-                                   "slot-type": "DIMM", "source": 1,
-                                   "status": 0}
+    ost, mem, i = hot_add(guest, "d128", 128 * M)
+    assert ost == {"device": "d128", "slot": "1", "slot-type": "DIMM",
+                   "source": 1, "status": 0}
     assert mem["blocks"] == before_blocks + 1
     assert mem["online_blocks"] == mem["blocks"]
     guest.blocks = mem["blocks"]
@@ -116,8 +79,8 @@ def test_hot_add_128m_is_accepted_online_and_usable(guest):
 
 def test_hot_add_256m_on_node_1_lands_on_node_1(guest):
     nodes_before = guest.node_lines(guest.mark)
-    ost, mem, i = guest.hot_add("d256", 256 * M, node=1)
-    assert ost["data"]["info"]["status"] == 0
+    ost, mem, i = hot_add(guest, "d256", 256 * M, node=1)
+    assert ost["status"] == 0
     nodes = guest.node_lines(i + 1)
     assert nodes[1]["memtotal_kb"] - nodes_before[1]["memtotal_kb"] == \
         256 * 1024
@@ -129,7 +92,7 @@ def test_hot_add_256m_on_node_1_lands_on_node_1(guest):
 
 
 def test_memplugctl_add_waits_for_the_guest(guest):
-    guest.hot_add("dctl", 128 * M, via_ctl=True)
+    guest.add_with_memplugctl("dctl", 128 * M)
     out = subprocess.run([str(BUILD / "memplugctl"), "-s", guest.sock, "list"],
                          capture_output=True, text=True, timeout=60)
     assert out.returncode == 0
@@ -141,8 +104,8 @@ def test_memplugctl_add_waits_for_the_guest(guest):
                     "emulated guest work here; make soak runs it")
 def test_hot_add_1g(guest):
     before_blocks = guest.vm.agent_lines("memory")[-1][1]["blocks"]
-    ost, mem, _ = guest.hot_add("d1g", 1 << 30)
-    assert ost["data"]["info"]["status"] == 0
+    ost, mem, _ = hot_add(guest, "d1g", 1 << 30)
+    assert ost["status"] == 0
     assert mem["blocks"] == before_blocks + 8
     assert mem["online_blocks"] == mem["blocks"]
     guest.blocks = mem["blocks"]

@@ -16,6 +16,7 @@ import time
 
 import pytest
 
+from guest import Guest
 from memplug_vm import BUILD, booted_guest, guest_bound
 
 M = 1 << 20
@@ -31,77 +32,6 @@ def rss_kb(pid):
             if line.startswith("VmRSS:"):
                 return int(line.split()[1])
     raise AssertionError(f"no VmRSS for pid {pid}")
-
-
-class Guest:
-    def __init__(self, vm, qmp, sock, ready_index, ready):
-        self.vm, self.qmp, self.sock = vm, qmp, sock
-        self.mark = ready_index + 1
-        self.ready = ready
-        self.memtotal = ready["memtotal_kb"]
-        self.blocks = ready["blocks"]
-
-    def ost(self, dimm_id, source, pred=lambda st: True):
-        ev = self.qmp.wait_event(
-            "ACPI_DEVICE_OST", HOTPLUG_TIMEOUT,
-            lambda e: e["data"]["info"]["device"] == dimm_id and
-            e["data"]["info"]["source"] == source and
-            pred(e["data"]["info"]["status"]))
-        assert ev, f"no _OST source {source} from the guest for {dimm_id}"
-        return ev["data"]["info"]
-
-    def add(self, dimm_id, size=128 * M):
-        """object-add + device_add; waits for _OST success and the agent's
-        memory line with the DIMM counted. Returns the memory line fields."""
-        self.qmp.cmd("object-add", **{"qom-type": "memory-backend-ram",
-                                      "id": f"mem-{dimm_id}", "size": size})
-        self.qmp.cmd("device_add", driver="pc-dimm", id=dimm_id,
-                     memdev=f"mem-{dimm_id}")
-        info = self.ost(dimm_id, 1)
-        assert info["status"] == 0, info
-        want = self.memtotal + size // 1024
-        i, mem = self.vm.wait_agent_where(
-            "memory", lambda f: f["memtotal_kb"] == want, HOTPLUG_TIMEOUT,
-            self.mark)
-        assert mem["blocks"] == self.blocks + size // (128 * M)
-        self.added_at = self.mark
-        self.mark = i + 1
-        self.memtotal, self.blocks = mem["memtotal_kb"], mem["blocks"]
-        return mem
-
-    def remove(self, dimm_id, size=128 * M):
-        """device_del; waits for _OST 0x84, DEVICE_DELETED and the agent's
-        memory line without the DIMM. Returns (the event, the line's
-        fields)."""
-        self.qmp.cmd("device_del", id=dimm_id)
-        info = self.ost(dimm_id, 3)
-        assert info["status"] == 0x84, info          # ejection in progress
-        ev = self.qmp.wait_event("DEVICE_DELETED", HOTPLUG_TIMEOUT,
-                                 lambda e: e["data"]["device"] == dimm_id)
-        assert ev, f"no DEVICE_DELETED for {dimm_id}"
-        want = self.memtotal - size // 1024
-        i, mem = self.vm.wait_agent_where(
-            "memory", lambda f: f["memtotal_kb"] == want, HOTPLUG_TIMEOUT,
-            self.mark)
-        assert mem["blocks"] == self.blocks - size // (128 * M)
-        self.mark, self.memtotal, self.blocks = (i + 1, mem["memtotal_kb"],
-                                                 mem["blocks"])
-        return ev, mem
-
-    def check_sizes(self, blocks):
-        """query-memory-size-summary agrees with the guest: base memory is
-        the blocks it had at its first ready (no DIMM then), plugged memory
-        the blocks it has gained since."""
-        s = self.qmp.cmd("query-memory-size-summary")
-        assert s == {"base-memory": self.ready["blocks"] * 128 * M,
-                     "plugged-memory":
-                     (blocks - self.ready["blocks"]) * 128 * M}, (s, blocks)
-
-    def dimm(self, dimm_id):
-        for d in self.qmp.cmd("x-memplug-query-dimms"):
-            if d["id"] == dimm_id:
-                return d
-        return None
 
 
 def booted(name, cmdline):

@@ -5,7 +5,8 @@ loaded (PVM is a KVM some hosts really have), where the rest of the guest
 tests would take most of an hour (`make check-pvm` runs them all there)."""
 import pytest
 
-from test_hotremove import BASE, Guest, booted
+from guest import Guest
+from test_hotremove import BASE, booted
 
 M = 1 << 20
 
