@@ -9,7 +9,11 @@ a reboot keeps the DIMMs, system_powerdown ends the guest.
 Module B: one guest onlining to the kernel zone with memplug_agent.pin=1:
 every hot-added DIMM has an unmovable page, so the guest refuses the eject
 with _OST 0x82 and the DIMM stays. Each 128M add or remove costs ~10-20 s
-of emulated guest work here."""
+of emulated guest work here.
+
+The tests of a module run in file order on its one guest and build on each
+other (a2 removes what a1 added, b2 and b3 use b1's DIMMs): run a module
+whole, not one test of it."""
 import os
 import subprocess
 import time
