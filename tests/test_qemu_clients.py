@@ -96,3 +96,18 @@ def test_qmp_shell(qemu_qmp, vm):
     assert '"status": "running"' in p.stdout, p.stdout + p.stderr
     assert '"id": "d3"' in p.stdout and '"size": 134217728' in p.stdout, \
         p.stdout
+
+
+def test_qmp_shell_in_hmp_mode(qemu_qmp, vm):
+    """qmp-shell -H asks for help and info at start (its completion) and
+    then passes each line to human-monitor-command."""
+    _, sock = vm
+    script = ("object_add memory-backend-ram,id=m4,size=128M\n"
+              "device_add pc-dimm,id=d4,memdev=m4\n"
+              "info memory-devices\n")
+    p = subprocess.run([sys.executable, "-m", "qemu.qmp.qmp_shell", "-H",
+                        sock], input=script, capture_output=True, text=True,
+                       timeout=60, cwd=qemu_qmp)
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert 'Memory device [dimm]: "d4"' in p.stdout, p.stdout + p.stderr
+    assert "memdev: /objects/m4" in p.stdout

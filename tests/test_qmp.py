@@ -449,3 +449,46 @@ def test_hot_add_with_busy_and_waiting_vcpus(tmp_path):
             "vCPU 0 stopped printing after the hot-adds"
         assert q.cmd("query-status")["running"] is True
         q.close()
+
+
+def test_hmp_through_human_monitor_command(tmp_path):
+    """QEMU's docs/memory-hotplug.txt workflow in HMP, answered in QEMU's
+    words and layout (lines end \\r\\n, errors are output, not QMP
+    errors)."""
+    require_kvm()
+    sock = tmp_path / "hmp.sock"
+    with Memplug(["--kernel", str(GUESTS / "idle.elf"), "--memory",
+                  "256M,slots=2,maxmem=1G", "--control", str(sock)],
+                 "qmp-hmp") as p:
+        assert p.console.wait_for("^idle$", 60) is not None, p.stderr.text()
+        q = QMP(sock)
+
+        def hmp(line):
+            return q.cmd("human-monitor-command", **{"command-line": line})
+
+        assert hmp("object_add memory-backend-ram,id=mem1,size=128M") == ""
+        assert hmp("device_add pc-dimm,id=dimm1,memdev=mem1") == ""
+        assert hmp("info memory-devices") == (
+            'Memory device [dimm]: "dimm1"\r\n  addr: 0x100000000\r\n'
+            "  slot: 0\r\n  node: 0\r\n  size: 134217728\r\n"
+            "  memdev: /objects/mem1\r\n  hotplugged: true\r\n"
+            "  hotpluggable: true\r\n")
+        assert hmp("info status") == "VM status: running\r\n"
+        assert hmp("object_del mem1") == "Error: backend mem1 is in use by " \
+            "DIMM dimm1; remove the DIMM first\r\n"
+        assert hmp("device_add pc-dimm,memdev=nope").startswith(
+            'Error: no backend with id "nope"')
+        assert hmp("frobnicate now") == "unknown command: 'frobnicate'\r\n"
+        assert hmp("device_del dimm1") == ""
+        names = [line.split()[0] for line in hmp("help").split("\r\n")
+                 if line]
+        for cmd in ("object_add", "object_del", "device_add", "device_del",
+                    "info", "system_reset", "system_powerdown", "quit|q"):
+            assert cmd in names
+        assert [line.split()[1] for line in hmp("info").split("\r\n")
+                if line] == ["version", "status", "memory-devices"]
+        r = q.execute("human-monitor-command")
+        assert "'command-line' is missing" in r["error"]["desc"]
+        assert hmp("quit") == ""
+        assert p.wait_exit(30) == 0
+        q.close()

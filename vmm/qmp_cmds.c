@@ -7,6 +7,7 @@
 
 #include "acpi/ost.h"
 #include "lib/size.h"
+#include "vmm/hmp.h"
 #include "vmm/hotplug.h"
 #include "vmm/machine.h"
 
@@ -542,6 +543,23 @@ static json_t *cmd_quit(void *ctx, json_t *args, char *err, size_t errlen)
 	return json_object();
 }
 
+static json_t *cmd_hmp(void *ctx, json_t *args, char *err, size_t errlen)
+{
+	static const char *const keys[] = { "command-line", "cpu-index", NULL };
+	const char *line = NULL;
+	uint64_t cpu = 0;
+	json_t *r;
+
+	if (check_keys(args, keys, err, errlen) < 0 ||
+	    arg_str(args, "command-line", true, &line, err, errlen) < 0 ||
+	    arg_uint(args, "cpu-index", &cpu, err, errlen) < 0)
+		return NULL;
+	r = hmp_run(ctx, line);
+	if (!r)
+		snprintf(err, errlen, "no memory for the command's output");
+	return r;
+}
+
 static const struct qmp_command commands[] = {
 	{ "qmp_capabilities", cmd_capabilities },
 	{ "query-version", cmd_query_version },
@@ -560,6 +578,7 @@ static const struct qmp_command commands[] = {
 	{ "system_powerdown", cmd_system_powerdown },
 	{ "system_reset", cmd_system_reset },
 	{ "quit", cmd_quit },
+	{ "human-monitor-command", cmd_hmp },
 };
 
 static json_t *cmd_query_commands(void *ctx, json_t *args, char *err,
