@@ -233,10 +233,12 @@ static struct qmp_client *server_side(void)
 
 /* Sends a client segment and runs the loop until memplug has read all of
  * it and answered what it could: nothing waits in its socket and no reply
- * is deferred (a value left unfinished just waits, as in QEMU). A segment
- * that starts with 0xfe is followed by 80 KiB of 'x', a value over the
- * length limit. */
-static void client_segment(struct conn *c, const uint8_t *p, size_t n)
+ * is deferred (a value left unfinished just waits, as in QEMU). After the
+ * input's last segment the client hangs up without waiting for a deferred
+ * reply. A segment that starts with 0xfe is followed by 80 KiB of 'x', a
+ * value over the length limit. */
+static void client_segment(struct conn *c, const uint8_t *p, size_t n,
+			   bool last)
 {
 	static char pad[80 * 1024];
 	struct { const void *p; size_t n; } part[2] = { { p, n }, { pad, 0 } };
@@ -266,7 +268,7 @@ static void client_segment(struct conn *c, const uint8_t *p, size_t n)
 		}
 		if (!sc || ioctl(sc->w.fd, FIONREAD, &queued) < 0)
 			break;
-		if (i == 2 && !queued && !sc->waiting)
+		if (i == 2 && !queued && (!sc->waiting || last))
 			break;
 		loop_run_once(&m.loop);
 		drain(c);
@@ -393,7 +395,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		size_t n = end ? (size_t)(end - data) : size;
 
 		if (client)
-			client_segment(&c, data, n);
+			client_segment(&c, data, n, !end);
 		else
 			guest_segment(data, n);
 		check_state();
