@@ -383,6 +383,17 @@ def start_until_ready(make_vm, name, timeout):
 
 
 @contextlib.contextmanager
+def idle_guest(sock, name, args=()):
+    """memplug running the flat idle guest with a control socket at sock
+    (and args), once the guest printed its line. Yields the Memplug."""
+    require_kvm()
+    with Memplug(["--kernel", str(GUESTS / "idle.elf"), "--control",
+                  str(sock)] + list(args), name) as p:
+        assert p.console.wait_for("^idle$", 60) is not None, p.stderr.text()
+        yield p
+
+
+@contextlib.contextmanager
 def booted_guest(args, name, timeout=guest_bound(20 * 60)):
     """The test kernel booted with a control socket and args, up to the
     agent's ready line. Yields (vm, qmp, socket path, index of the ready

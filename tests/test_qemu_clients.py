@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from memplug_vm import GUESTS, ROOT, Memplug, require_kvm
+from memplug_vm import ROOT, idle_guest
 
 M = 1 << 20
 
@@ -28,12 +28,9 @@ def qemu_qmp():
 
 @pytest.fixture
 def vm(tmp_path):
-    require_kvm()
     sock = tmp_path / "vm.sock"
-    with Memplug(["--kernel", str(GUESTS / "idle.elf"), "--memory",
-                  "256M,slots=4,maxmem=1280M", "--control", str(sock)],
-                 "qemu-clients") as p:
-        assert p.console.wait_for("^idle$", 60) is not None, p.stderr.text()
+    with idle_guest(sock, "qemu-clients",
+                    ["--memory", "256M,slots=4,maxmem=1280M"]) as p:
         yield p, str(sock)
 
 

@@ -7,7 +7,7 @@ import subprocess
 
 import pytest
 
-from memplug_vm import GUESTS, Memplug, require_kvm
+from memplug_vm import GUESTS, Memplug, idle_guest, require_kvm
 from qmp_client import QMP
 
 M = 1 << 20
@@ -344,11 +344,8 @@ def test_events_say_who_did_it_as_qemu_does(tmp_path):
     """system_powerdown: POWERDOWN; system_reset: RESET from the host;
     SIGTERM: SHUTDOWN for host-signal (the flat guest ignores the power
     button)."""
-    require_kvm()
     sock = tmp_path / "ev.sock"
-    with Memplug(["--kernel", str(GUESTS / "idle.elf"), "--control",
-                  str(sock)], "qmp-events") as p:
-        assert p.console.wait_for("^idle$", 60) is not None, p.stderr.text()
+    with idle_guest(sock, "qmp-events") as p:
         q = QMP(sock)
         assert q.cmd("system_powerdown") == {}
         ev = q.wait_event("POWERDOWN", 30)
@@ -455,12 +452,9 @@ def test_hmp_through_human_monitor_command(tmp_path):
     """QEMU's docs/memory-hotplug.txt workflow in HMP, answered in QEMU's
     words and layout (lines end \\r\\n, errors are output, not QMP
     errors)."""
-    require_kvm()
     sock = tmp_path / "hmp.sock"
-    with Memplug(["--kernel", str(GUESTS / "idle.elf"), "--memory",
-                  "256M,slots=2,maxmem=1G", "--control", str(sock)],
-                 "qmp-hmp") as p:
-        assert p.console.wait_for("^idle$", 60) is not None, p.stderr.text()
+    with idle_guest(sock, "qmp-hmp", ["--memory", "256M,slots=2,maxmem=1G"]) \
+            as p:
         q = QMP(sock)
 
         def hmp(line):
