@@ -480,9 +480,61 @@ def test_hmp_through_human_monitor_command(tmp_path):
                     "info", "system_reset", "system_powerdown", "quit|q"):
             assert cmd in names
         assert [line.split()[1] for line in hmp("info").split("\r\n")
-                if line] == ["version", "status", "memory-devices"]
+                if line] == ["version", "status", "memory-devices", "memdev"]
+        assert hmp("info memdev") == (
+            "memory backend: mem1\r\n  size:  134217728\r\n"
+            "  merge: false\r\n  dump: true\r\n  prealloc: false\r\n"
+            "  share: false\r\n  reserve: true\r\n  policy: default\r\n"
+            "  host nodes: \r\n")
         r = q.execute("human-monitor-command")
         assert "'command-line' is missing" in r["error"]["desc"]
         assert hmp("quit") == ""
         assert p.wait_exit(30) == 0
+        q.close()
+
+
+def test_memdev_and_qom_view(tmp_path):
+    """What QEMU scripts read back: query-memdev, qom-list and qom-get of
+    /objects and /machine/peripheral(-anon), with QEMU's classes for what
+    is not there."""
+    sock = tmp_path / "qom.sock"
+    with idle_guest(sock, "qmp-qom", ["--memory", "256M,slots=2,maxmem=1G"]):
+        q = QMP(sock)
+        q.cmd("object-add", **{"qom-type": "memory-backend-memfd", "id": "m1",
+                               "size": 128 * M, "reserve": False})
+        q.cmd("object-add", **{"qom-type": "memory-backend-ram", "id": "m2",
+                               "size": 128 * M})
+        q.cmd("device_add", driver="pc-dimm", id="d1", memdev="m1")
+        q.cmd("device_add", driver="pc-dimm", memdev="m2")
+        memdevs = {b["id"]: b for b in q.cmd("query-memdev")}
+        assert memdevs["m1"] == {"id": "m1", "size": 128 * M, "merge": False,
+                                 "dump": True, "prealloc": False,
+                                 "share": True, "reserve": False,
+                                 "host-nodes": [], "policy": "default"}
+        assert memdevs["m2"]["share"] is False
+        assert q.cmd("qom-list", path="/objects") == [
+            {"name": "m1", "type": "child<memory-backend-memfd>"},
+            {"name": "m2", "type": "child<memory-backend-ram>"}]
+        assert q.cmd("qom-list", path="/machine/peripheral") == [
+            {"name": "d1", "type": "child<pc-dimm>"}]
+        assert q.cmd("qom-list", path="/machine/peripheral-anon") == [
+            {"name": "device[0]", "type": "child<pc-dimm>"}]
+        props = {p["name"] for p in q.cmd("qom-list", path="/objects/m1")}
+        assert {"type", "size", "prealloc", "host-nodes", "policy"} <= props
+        assert q.cmd("qom-get", path="/objects/m1", property="size") == \
+            128 * M
+        assert q.cmd("qom-get", path="/objects/m1", property="type") == \
+            "memory-backend-memfd"
+        assert q.cmd("qom-get", path="/machine/peripheral/d1",
+                     property="addr") == 4 * G
+        assert q.cmd("qom-get", path="/machine/peripheral-anon/device[0]",
+                     property="memdev") == "/objects/m2"
+        r = q.execute("qom-get", path="/objects/nope", property="size")
+        assert r["error"] == {"class": "DeviceNotFound",
+                              "desc": "Device '/objects/nope' not found"}
+        r = q.execute("qom-get", path="/objects/m1", property="frob")
+        assert r["error"]["desc"] == \
+            "Property 'memory-backend-memfd.frob' not found"
+        assert q.execute("qom-list", path="/x")["error"]["class"] == \
+            "DeviceNotFound"
         q.close()

@@ -298,6 +298,7 @@ int backend_add(struct dimms *d, const struct backend_args *a, char *err,
 	b->size = a->size;
 	b->share = a->share;
 	b->prealloc = a->prealloc;
+	b->reserve = a->reserve;
 	if (a->kind == BACKEND_MEMFD) {
 		b->fd = memfd_create(a->id, MFD_CLOEXEC);
 		if (b->fd < 0 || ftruncate(b->fd, (off_t)a->size) < 0) {

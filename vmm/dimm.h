@@ -25,7 +25,7 @@ struct backend {
 	char id[DIMM_ID_MAX];
 	enum backend_kind kind;
 	uint64_t size;
-	bool share, prealloc;
+	bool share, prealloc, reserve;
 	bool preallocating;   /* not usable until backend_prealloc_end() */
 	bool created;         /* mem_path is a file memplug created */
 	char *mem_path;       /* file backend only */

@@ -238,6 +238,34 @@ static void info_memory_devices(struct machine *m, struct out *o)
 	json_decref(list);
 }
 
+static const char *yes(json_t *o, const char *key)
+{
+	return json_is_true(json_object_get(o, key)) ? "true" : "false";
+}
+
+/* QEMU's layout of hmp_info_memdev. */
+static void info_memdev(struct machine *m, struct out *o)
+{
+	json_t *list = qmp(m, "query-memdev", NULL, o), *b;
+	size_t i;
+
+	json_array_foreach(list, i, b) {
+		say(o, "memory backend: %s\r\n",
+		    json_string_value(json_object_get(b, "id")));
+		say(o, "  size:  %" JSON_INTEGER_FORMAT "\r\n",
+		    json_integer_value(json_object_get(b, "size")));
+		say(o, "  merge: %s\r\n", yes(b, "merge"));
+		say(o, "  dump: %s\r\n", yes(b, "dump"));
+		say(o, "  prealloc: %s\r\n", yes(b, "prealloc"));
+		say(o, "  share: %s\r\n", yes(b, "share"));
+		say(o, "  reserve: %s\r\n", yes(b, "reserve"));
+		say(o, "  policy: %s\r\n",
+		    json_string_value(json_object_get(b, "policy")));
+		say(o, "  host nodes: \r\n");
+	}
+	json_decref(list);
+}
+
 static const struct info {
 	const char *name, *help;
 	void (*fn)(struct machine *m, struct out *o);
@@ -245,6 +273,7 @@ static const struct info {
 	{ "version", "show the version of memplug", info_version },
 	{ "status", "show the current VM status (running|paused)", info_status },
 	{ "memory-devices", "show memory devices", info_memory_devices },
+	{ "memdev", "show memory backends", info_memdev },
 };
 
 static void hmp_info(struct machine *m, const char *arg, struct out *o)

@@ -1,5 +1,5 @@
 /* HMP through QMP's human-monitor-command: the memory-hotplug subset of
- * QEMU's human monitor (help, info version|status|memory-devices,
+ * QEMU's human monitor (help, info version|status|memory-devices|memdev,
  * object_add, object_del, device_add, device_del, system_reset,
  * system_powerdown, quit), each line carried out by the QMP handler of the
  * same job and answered in QEMU's words and layout. */

@@ -10,10 +10,10 @@
 #include "vmm/hmp.h"
 #include "vmm/hotplug.h"
 #include "vmm/machine.h"
+#include "vmm/qom.h"
 
-/* Refuses arguments the command does not know, as QEMU does. */
-static int check_keys(json_t *args, const char *const *allowed, char *err,
-		      size_t errlen)
+int qmp_check_keys(json_t *args, const char *const *allowed, char *err,
+		   size_t errlen)
 {
 	const char *key;
 	json_t *v;
@@ -31,8 +31,8 @@ static int check_keys(json_t *args, const char *const *allowed, char *err,
 	return 0;
 }
 
-static int arg_str(json_t *args, const char *key, bool required,
-		   const char **out, char *err, size_t errlen)
+int qmp_arg_str(json_t *args, const char *key, bool required,
+		const char **out, char *err, size_t errlen)
 {
 	json_t *v = json_object_get(args, key);
 
@@ -52,8 +52,8 @@ static int arg_str(json_t *args, const char *key, bool required,
 	return 0;
 }
 
-static int arg_uint(json_t *args, const char *key, uint64_t *out, char *err,
-		    size_t errlen)
+int qmp_arg_uint(json_t *args, const char *key, uint64_t *out, char *err,
+		 size_t errlen)
 {
 	json_t *v = json_object_get(args, key);
 
@@ -68,8 +68,8 @@ static int arg_uint(json_t *args, const char *key, uint64_t *out, char *err,
 	return 0;
 }
 
-static int arg_bool(json_t *args, const char *key, bool *out, char *err,
-		    size_t errlen)
+int qmp_arg_bool(json_t *args, const char *key, bool *out, char *err,
+		 size_t errlen)
 {
 	json_t *v = json_object_get(args, key);
 
@@ -92,7 +92,7 @@ static json_t *cmd_capabilities(void *ctx, json_t *args, char *err,
 	size_t i;
 
 	(void)ctx;
-	if (check_keys(args, keys, err, errlen) < 0)
+	if (qmp_check_keys(args, keys, err, errlen) < 0)
 		return NULL;
 	if (enable && !json_is_array(enable)) {
 		snprintf(err, errlen, "Invalid parameter type for 'enable', "
@@ -219,10 +219,10 @@ static json_t *cmd_object_add(void *ctx, json_t *args, char *err,
 	int r;
 
 	/* Older QEMU clients put the properties in "props". */
-	if (check_keys(args, keys, err, errlen) < 0 ||
-	    (props && check_keys(props, keys, err, errlen) < 0) ||
-	    arg_str(args, "qom-type", true, &type, err, errlen) < 0 ||
-	    arg_str(args, "id", true, &a.id, err, errlen) < 0)
+	if (qmp_check_keys(args, keys, err, errlen) < 0 ||
+	    (props && qmp_check_keys(props, keys, err, errlen) < 0) ||
+	    qmp_arg_str(args, "qom-type", true, &type, err, errlen) < 0 ||
+	    qmp_arg_str(args, "id", true, &a.id, err, errlen) < 0)
 		return NULL;
 	if (!props)
 		props = args;
@@ -249,13 +249,13 @@ static json_t *cmd_object_add(void *ctx, json_t *args, char *err,
 			snprintf(err, errlen, "size '%s' is not a size", size_str);
 			return NULL;
 		}
-	} else if (arg_uint(props, "size", &a.size, err, errlen) < 0) {
+	} else if (qmp_arg_uint(props, "size", &a.size, err, errlen) < 0) {
 		return NULL;
 	}
-	if (arg_bool(props, "prealloc", &a.prealloc, err, errlen) < 0 ||
-	    arg_bool(props, "share", &a.share, err, errlen) < 0 ||
-	    arg_bool(props, "reserve", &a.reserve, err, errlen) < 0 ||
-	    arg_str(props, "mem-path", false, &a.mem_path, err, errlen) < 0)
+	if (qmp_arg_bool(props, "prealloc", &a.prealloc, err, errlen) < 0 ||
+	    qmp_arg_bool(props, "share", &a.share, err, errlen) < 0 ||
+	    qmp_arg_bool(props, "reserve", &a.reserve, err, errlen) < 0 ||
+	    qmp_arg_str(props, "mem-path", false, &a.mem_path, err, errlen) < 0)
 		return NULL;
 	if (a.mem_path && a.kind != BACKEND_FILE) {
 		snprintf(err, errlen, "mem-path is only for memory-backend-file");
@@ -280,8 +280,8 @@ static json_t *cmd_object_del(void *ctx, json_t *args, char *err,
 	const char *id = NULL;
 	int r;
 
-	if (check_keys(args, keys, err, errlen) < 0 ||
-	    arg_str(args, "id", true, &id, err, errlen) < 0)
+	if (qmp_check_keys(args, keys, err, errlen) < 0 ||
+	    qmp_arg_str(args, "id", true, &id, err, errlen) < 0)
 		return NULL;
 	pthread_mutex_lock(&m->lock);
 	r = backend_del(&m->dimms, id, err, errlen);
@@ -300,8 +300,8 @@ static json_t *cmd_device_add(void *ctx, json_t *args, char *err,
 	const char *driver = NULL;
 	int r;
 
-	if (check_keys(args, keys, err, errlen) < 0 ||
-	    arg_str(args, "driver", true, &driver, err, errlen) < 0)
+	if (qmp_check_keys(args, keys, err, errlen) < 0 ||
+	    qmp_arg_str(args, "driver", true, &driver, err, errlen) < 0)
 		return NULL;
 	if (strcmp(driver, "pc-dimm")) {
 		snprintf(err, errlen, "driver '%s' is not supported: memplug "
@@ -312,11 +312,11 @@ static json_t *cmd_device_add(void *ctx, json_t *args, char *err,
 	 * "any". */
 	if (json_integer_value(json_object_get(args, "slot")) == -1)
 		json_object_del(args, "slot");
-	if (arg_str(args, "id", false, &a.id, err, errlen) < 0 ||
-	    arg_str(args, "memdev", true, &a.memdev, err, errlen) < 0 ||
-	    arg_uint(args, "node", &node, err, errlen) < 0 ||
-	    arg_uint(args, "slot", &slot, err, errlen) < 0 ||
-	    arg_uint(args, "addr", &addr, err, errlen) < 0)
+	if (qmp_arg_str(args, "id", false, &a.id, err, errlen) < 0 ||
+	    qmp_arg_str(args, "memdev", true, &a.memdev, err, errlen) < 0 ||
+	    qmp_arg_uint(args, "node", &node, err, errlen) < 0 ||
+	    qmp_arg_uint(args, "slot", &slot, err, errlen) < 0 ||
+	    qmp_arg_uint(args, "addr", &addr, err, errlen) < 0)
 		return NULL;
 	if (!strncmp(a.memdev, "/objects/", 9))
 		a.memdev += 9;
@@ -339,8 +339,8 @@ static json_t *by_id(void *ctx, json_t *args, char *err, size_t errlen,
 	const char *id = NULL;
 	int r;
 
-	if (check_keys(args, keys, err, errlen) < 0 ||
-	    arg_str(args, "id", true, &id, err, errlen) < 0)
+	if (qmp_check_keys(args, keys, err, errlen) < 0 ||
+	    qmp_arg_str(args, "id", true, &id, err, errlen) < 0)
 		return NULL;
 	r = op(ctx, id, err, errlen);
 	return r < 0 ? not_found(ctx, r) : json_object();
@@ -550,9 +550,9 @@ static json_t *cmd_hmp(void *ctx, json_t *args, char *err, size_t errlen)
 	uint64_t cpu = 0;
 	json_t *r;
 
-	if (check_keys(args, keys, err, errlen) < 0 ||
-	    arg_str(args, "command-line", true, &line, err, errlen) < 0 ||
-	    arg_uint(args, "cpu-index", &cpu, err, errlen) < 0)
+	if (qmp_check_keys(args, keys, err, errlen) < 0 ||
+	    qmp_arg_str(args, "command-line", true, &line, err, errlen) < 0 ||
+	    qmp_arg_uint(args, "cpu-index", &cpu, err, errlen) < 0)
 		return NULL;
 	r = hmp_run(ctx, line);
 	if (!r)
@@ -579,6 +579,9 @@ static const struct qmp_command commands[] = {
 	{ "system_reset", cmd_system_reset },
 	{ "quit", cmd_quit },
 	{ "human-monitor-command", cmd_hmp },
+	{ "query-memdev", qom_query_memdev },
+	{ "qom-list", qom_list },
+	{ "qom-get", qom_get },
 };
 
 static json_t *cmd_query_commands(void *ctx, json_t *args, char *err,

@@ -3,12 +3,28 @@
 #ifndef MEMPLUG_VMM_QMP_CMDS_H
 #define MEMPLUG_VMM_QMP_CMDS_H
 
+#include <jansson.h>
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "vmm/prealloc.h"
 #include "vmm/qmp.h"
 
 struct machine;
+
+/* Argument checks of the handlers, with QEMU's words: arguments the
+ * command does not know are refused; each getter leaves *out alone when
+ * the argument is absent (required: then an error). 0 or -EINVAL with
+ * the message in err. */
+int qmp_check_keys(json_t *args, const char *const *allowed, char *err,
+		   size_t errlen);
+int qmp_arg_str(json_t *args, const char *key, bool required,
+		const char **out, char *err, size_t errlen);
+int qmp_arg_uint(json_t *args, const char *key, uint64_t *out, char *err,
+		 size_t errlen);
+int qmp_arg_bool(json_t *args, const char *key, bool *out, char *err,
+		 size_t errlen);
 
 /* The command table for qmp_open (its ctx is the machine). */
 const struct qmp_command *qmp_cmds(size_t *n);
