@@ -8,7 +8,7 @@
 
 int size_parse(const char *s, uint64_t unit, uint64_t *out)
 {
-	unsigned long long v;
+	unsigned long long v, frac = 0, scale = 1;
 	uint64_t mul = unit;
 	char *end;
 
@@ -18,6 +18,16 @@ int size_parse(const char *s, uint64_t unit, uint64_t *out)
 	v = strtoull(s, &end, 10);
 	if (errno)
 		return -EINVAL;
+	/* At most 9 fraction digits: 0.5G, 1.25M as QEMU takes them. */
+	if (*end == '.') {
+		for (end++; *end >= '0' && *end <= '9' && scale < 1000000000ULL;
+		     end++) {
+			frac = frac * 10 + (unsigned long long)(*end - '0');
+			scale *= 10;
+		}
+		if (scale == 1)
+			return -EINVAL;
+	}
 	switch (*end) {
 	case 'k': case 'K': mul = 1ULL << 10; end++; break;
 	case 'm': case 'M': mul = 1ULL << 20; end++; break;
@@ -26,7 +36,13 @@ int size_parse(const char *s, uint64_t unit, uint64_t *out)
 	}
 	if (*end || v > UINT64_MAX / mul)
 		return -EINVAL;
-	*out = (uint64_t)v * mul;
+	/* The fraction's bytes must be whole: frac * mul / scale exactly. */
+	if (frac && ((unsigned __int128)frac * mul % scale ||
+		     (uint64_t)v * mul > UINT64_MAX -
+		     (uint64_t)((unsigned __int128)frac * mul / scale)))
+		return -EINVAL;
+	*out = (uint64_t)v * mul +
+	       (uint64_t)((unsigned __int128)frac * mul / scale);
 	return 0;
 }
 

@@ -18,7 +18,7 @@ static void sizes(void)
 	CHECK_EQ(size_parse("", SIZE_BYTES, &v), -EINVAL);
 	CHECK_EQ(size_parse("M", SIZE_BYTES, &v), -EINVAL);
 	CHECK_EQ(size_parse("-1G", SIZE_BYTES, &v), -EINVAL);
-	CHECK_EQ(size_parse("1.5G", SIZE_BYTES, &v), -EINVAL);
+	CHECK_EQ(size_parse("1.5Q", SIZE_BYTES, &v), -EINVAL);
 	CHECK_EQ(size_parse("12Q", SIZE_BYTES, &v), -EINVAL);
 	CHECK_EQ(size_parse("1GB", SIZE_BYTES, &v), -EINVAL);
 	CHECK_EQ(size_parse("99999999999999999999", SIZE_BYTES, &v), -EINVAL);
@@ -66,5 +66,27 @@ static void counts(void)
 	CHECK_EQ(uint_parse("", &v), -EINVAL);
 }
 
-UNIT_MAIN(UNIT_CASE(sizes), UNIT_CASE(bare_number_counts_the_callers_unit),
+/* QEMU takes fractions ("1.5G") and counts a bare -m in MiB. */
+static void fractions_and_units(void)
+{
+	uint64_t v;
+
+	CHECK_EQ(size_parse("1.5G", SIZE_BYTES, &v), 0);
+	CHECK_EQ(v, 3ULL << 29);
+	CHECK_EQ(size_parse("0.25M", SIZE_BYTES, &v), 0);
+	CHECK_EQ(v, 256 << 10);
+	CHECK_EQ(size_parse("512", SIZE_MIB, &v), 0);
+	CHECK_EQ(v, 512ULL << 20);
+	CHECK_EQ(size_parse("1.5", SIZE_MIB, &v), 0);
+	CHECK_EQ(v, 3ULL << 19);
+	/* Not a whole number of bytes, no digits after the point, a bare
+	 * point: refused. */
+	CHECK_EQ(size_parse("1.5", SIZE_BYTES, &v), -EINVAL);
+	CHECK_EQ(size_parse("0.1K", SIZE_BYTES, &v), -EINVAL);
+	CHECK_EQ(size_parse("1.G", SIZE_BYTES, &v), -EINVAL);
+	CHECK_EQ(size_parse(".5G", SIZE_BYTES, &v), -EINVAL);
+	CHECK_EQ(size_parse("16383.99999999T", SIZE_BYTES, &v), -EINVAL);
+}
+
+UNIT_MAIN(UNIT_CASE(fractions_and_units), UNIT_CASE(sizes), UNIT_CASE(bare_number_counts_the_callers_unit),
 	  UNIT_CASE(fmt_size_picks_largest_exact_unit), UNIT_CASE(counts))
