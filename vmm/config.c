@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "lib/size.h"
+#include "vmm/qemu_cli.h"
 #include "vmm/sandbox.h"
 
 #define MEMPLUG_VERSION "0.1.0"
@@ -61,6 +62,15 @@ void config_usage(FILE *f)
 "  -v, --verbose        more messages (repeat for debug)\n"
 "  -h, --help           this help\n"
 "  -V, --version        version\n"
+"\n"
+"QEMU's spellings work too, for a QEMU memory-hotplug command line run with\n"
+"memplug in place of qemu-system-x86_64: -m SIZE[,slots=N,maxmem=SIZE] (a\n"
+"bare SIZE counts MiB), -smp N, -object memory-backend-{ram,memfd,file},...,\n"
+"-device pc-dimm,...,  -numa node,..., -kernel, -initrd, -append,\n"
+"-qmp unix:PATH,server=on,wait=off, -chardev socket,... -mon mode=control,\n"
+"-no-reboot; -nographic, -serial stdio, -enable-kvm, -accel kvm, -M pc,\n"
+"-cpu host, -nodefaults and -display none are what memplug always is. Any\n"
+"other QEMU option is refused as not supported.\n"
 "\n"
 "Environment: MEMPLUG_KVM_DEVICE=PATH uses another KVM device than /dev/kvm.\n"
 "\n"
@@ -192,12 +202,22 @@ static int parse_dimm(struct config_dimm *d, unsigned int nodes, char *err,
 	}
 	snprintf(d->memdev, sizeof(d->memdev), "mem-%s", a->id);
 	b->id = a->memdev = d->memdev;
+	d->has_backend = d->has_dimm = true;
 	return 0;
 bad:
 	snprintf(err, errlen, "--dimm %s: cannot parse \"%s\" (expected "
 		 "id=ID,size=SIZE[,node=N][,backend=ram|memfd|file:PATH]"
 		 "[,prealloc=on][,share=on][,reserve=off])", d->spec, tok);
 	return -EINVAL;
+}
+
+/* Whether memplug's option --name (no "=") takes the next word. */
+static bool native_takes_value(const struct option *opts, const char *name)
+{
+	for (; opts->name; opts++)
+		if (!strcmp(opts->name, name))
+			return opts->has_arg == required_argument;
+	return false;
 }
 
 int config_parse(struct config *c, int argc, char **argv, char *err,
@@ -225,12 +245,37 @@ int config_parse(struct config *c, int argc, char **argv, char *err,
 		{ "version", no_argument, NULL, 'V' },
 		{ 0 },
 	};
-	int o;
+	struct qemu_cli q = { 0 };
+	char *rest[CONFIG_MAX_ARGS];
+	int o, n = 0;
 
 	*c = (struct config){ .cmdline = "console=ttyS0", .cpus = 1,
 			      .mem = 256ULL << 20, .cpuid = CPUID_AUTO,
 			      .sandbox = SANDBOX_DEFAULT, .kernel_unpack = true,
 			      .numa_nodes = 1, .block_size = 128ULL << 20 };
+	/* QEMU's spellings first; the rest goes to getopt. */
+	for (int i = 0; i < argc; i++) {
+		int r = i ? qemu_cli_option(c, &q, argc, argv, &i, err, errlen)
+			  : 0;
+
+		if (r < 0)
+			return -EINVAL;
+		if (r)
+			continue;
+		if (n == CONFIG_MAX_ARGS - 1) {
+			snprintf(err, errlen, "more than %d arguments",
+				 CONFIG_MAX_ARGS - 2);
+			return -EINVAL;
+		}
+		rest[n++] = argv[i];
+		/* A native option's value is never taken for an option. */
+		if (!strncmp(argv[i], "--", 2) && !strchr(argv[i], '=') &&
+		    i + 1 < argc && native_takes_value(opts, argv[i] + 2))
+			rest[n++] = argv[++i];
+	}
+	rest[n] = NULL;
+	argc = n;
+	argv = rest;
 	opterr = 0;
 	optind = 0; /* glibc: 0 also resets its internal state */
 	while ((o = getopt_long(argc, argv, ":vhV", opts, NULL)) != -1) {
@@ -288,6 +333,7 @@ int config_parse(struct config *c, int argc, char **argv, char *err,
 					 CONFIG_MAX_DIMMS);
 				return -EINVAL;
 			}
+			c->dimms[c->ndimms].opt = "--dimm";
 			c->dimms[c->ndimms++].spec = optarg;
 			break;
 		case OPT_CONTROL: c->control = optarg; break;
@@ -315,6 +361,8 @@ int config_parse(struct config *c, int argc, char **argv, char *err,
 			 argv[optind]);
 		return -EINVAL;
 	}
+	if (qemu_cli_finish(c, &q, err, errlen) < 0)
+		return -EINVAL;
 	if (!c->kernel) {
 		snprintf(err, errlen, "--kernel PATH is required (see --help)");
 		return -EINVAL;
@@ -322,7 +370,8 @@ int config_parse(struct config *c, int argc, char **argv, char *err,
 	/* After the loop: a --dimm's node is checked against --numa, which
 	 * may come later. */
 	for (unsigned int i = 0; i < c->ndimms; i++)
-		if (parse_dimm(&c->dimms[i], c->numa_nodes, err, errlen) < 0)
+		if (!strcmp(c->dimms[i].opt, "--dimm") &&
+		    parse_dimm(&c->dimms[i], c->numa_nodes, err, errlen) < 0)
 			return -EINVAL;
 	return 0;
 }

@@ -13,12 +13,16 @@ enum cpuid_policy { CPUID_AUTO, CPUID_PVM, CPUID_NONE };
 
 #define CONFIG_MAX_DIMMS 32
 #define CONFIG_DIMM_SPEC_MAX 512
+#define CONFIG_MAX_ARGS 512
 
-/* A --dimm option, parsed: the backend and the DIMM on it that
- * machine_init creates before boot. The strings point into the struct
- * (text, memdev), so a struct config is not to be copied. */
+/* A --dimm option (a backend and the DIMM on it), or QEMU's -object (a
+ * backend) or -device pc-dimm (a DIMM on one), parsed: machine_init
+ * creates every backend, then every DIMM, before boot. The strings point
+ * into the struct (text, memdev), so a struct config is not to be copied. */
 struct config_dimm {
+	const char *opt;                 /* "--dimm", "-object", "-device" */
 	const char *spec;                /* as given, for messages */
+	bool has_backend, has_dimm;
 	char text[CONFIG_DIMM_SPEC_MAX]; /* spec, cut into its values */
 	char memdev[DIMM_ID_MAX + 8];    /* the backend's id: "mem-" ID */
 	struct backend_args backend;
@@ -42,6 +46,7 @@ struct config {
 	bool debug_io;
 	bool sandbox; /* --sandbox on (default): seccomp filter, no capabilities */
 	bool kernel_unpack; /* --kernel-unpack on (default) */
+	bool no_reboot;     /* QEMU's -no-reboot: a reset ends memplug */
 	int verbose;
 };
 

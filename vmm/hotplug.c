@@ -274,33 +274,50 @@ int hotplug_remove_cancel(struct machine *m, const char *id, char *err,
 /* ---- DIMMs given on the command line, and every DIMM at each boot ---- */
 
 /* A --dimm as config_parse left it: its backend, then the DIMM. */
-int hotplug_coldplug(struct machine *m, const struct config_dimm *c)
+static int coldplug_backend(struct machine *m, const struct config_dimm *c)
 {
 	char err[256];
-	uint64_t addr;
-	int s;
+	int s = backend_add(&m->dimms, &c->backend, err, sizeof(err));
 
-	s = backend_add(&m->dimms, &c->backend, err, sizeof(err));
 	/* Before boot nothing waits on the main loop: populate right here. */
 	if (s == 0 && c->backend.prealloc) {
-		struct backend *be = backend_find(&m->dimms, c->memdev);
+		struct backend *be = backend_find(&m->dimms, c->backend.id);
 
-		s = backend_prealloc_end(&m->dimms, c->memdev,
+		s = backend_prealloc_end(&m->dimms, c->backend.id,
 					 prealloc_populate(be->hva, be->size,
 							   NULL, NULL),
 					 err, sizeof(err));
 	}
+	if (s < 0)
+		log_error("%s %s: %s", c->opt, c->spec, err);
+	return s < 0 ? -EINVAL : 0;
+}
+
+static int coldplug_dimm(struct machine *m, const struct config_dimm *c)
+{
+	char err[256];
+	uint64_t addr;
+	int s = dimm_check(&m->dimms, &c->dimm, &addr, err, sizeof(err));
+
 	if (s < 0) {
-		log_error("--dimm %s: %s", c->spec, err);
-		return -EINVAL;
-	}
-	s = dimm_check(&m->dimms, &c->dimm, &addr, err, sizeof(err));
-	if (s < 0) {
-		log_error("--dimm %s: %s", c->spec, err);
-		backend_del(&m->dimms, c->memdev, err, sizeof(err));
+		log_error("%s %s: %s", c->opt, c->spec, err);
 		return -EINVAL;
 	}
 	dimm_commit(&m->dimms, s, &c->dimm, addr, false);
+	return 0;
+}
+
+int hotplug_coldplug(struct machine *m, const struct config *cfg)
+{
+	/* Every backend first, as QEMU creates -object before -device. */
+	for (unsigned int i = 0; i < cfg->ndimms; i++)
+		if (cfg->dimms[i].has_backend &&
+		    coldplug_backend(m, &cfg->dimms[i]) < 0)
+			return -EINVAL;
+	for (unsigned int i = 0; i < cfg->ndimms; i++)
+		if (cfg->dimms[i].has_dimm &&
+		    coldplug_dimm(m, &cfg->dimms[i]) < 0)
+			return -EINVAL;
 	return 0;
 }
 

@@ -28,9 +28,10 @@ int hotplug_remove(struct machine *m, const char *id, char *err,
 /* Withdraws a removal the guest has not acted on. */
 int hotplug_remove_cancel(struct machine *m, const char *id, char *err,
 			  size_t errlen);
-/* A --dimm: its backend (populated now if asked), then the DIMM, present
- * at boot. Returns 0 or -EINVAL (logged). */
-int hotplug_coldplug(struct machine *m, const struct config_dimm *c);
+/* The command line's backends (populated now if asked), then its DIMMs,
+ * present at boot (--dimm, QEMU's -object and -device). Returns 0 or
+ * -EINVAL (logged). */
+int hotplug_coldplug(struct machine *m, const struct config *cfg);
 /* Lock held: every DIMM of the machine into a new boot's VM, as present. */
 int hotplug_attach(struct machine *m);
 /* Lock held: a boot ended; the count of refused guest accesses whose log

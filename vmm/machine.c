@@ -141,9 +141,8 @@ int machine_init(struct machine *m, const struct config *cfg,
 		log_error("cannot set up the main loop: %s", strerror(-r));
 		return r;
 	}
-	for (unsigned int i = 0; i < cfg->ndimms; i++)
-		if ((r = hotplug_coldplug(m, &cfg->dimms[i])) < 0)
-			return r;
+	if ((r = hotplug_coldplug(m, cfg)) < 0)
+		return r;
 
 	/* Signals become events on the main loop; vCPU threads inherit the
 	 * blocked mask and never see them. */
@@ -224,6 +223,17 @@ int machine_run(struct machine *m)
 		vm_destroy(&m->vm);
 		pthread_mutex_lock(&m->lock);
 		hotplug_boot_end(m);
+		/* QEMU's -no-reboot: a reset ends the run as a shutdown. */
+		if (why == VM_RESET && m->cfg->no_reboot) {
+			machine_push_event(m, "SHUTDOWN", json_pack(
+				"{s:b,s:s}", "guest", !m->host_reset, "reason",
+				m->host_reset ? "host-qmp-system-reset"
+					      : "guest-reset"));
+			pthread_mutex_unlock(&m->lock);
+			flush_events(&m->notify_w, 0);
+			log_info("the guest reset; -no-reboot: stopping");
+			return 0;
+		}
 		if (why == VM_RESET) {
 			machine_push_event(m, "RESET", json_pack(
 				"{s:b,s:s}", "guest", !m->host_reset, "reason",
