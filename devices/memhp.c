@@ -327,6 +327,25 @@ int memhp_unplug_request(struct memhp *m, unsigned int slot)
 	return r;
 }
 
+int memhp_unplug_renotify(struct memhp *m, unsigned int slot)
+{
+	struct memhp_slot *s;
+	int r = 0;
+
+	if (slot >= m->nslots)
+		return -EINVAL;
+	pthread_mutex_lock(&m->lock);
+	s = &m->slots[slot];
+	if (!s->enabled || !s->eject_ok)
+		r = s->enabled ? -EALREADY : -ENOENT;
+	else
+		s->remove = true;
+	pthread_mutex_unlock(&m->lock);
+	if (r == 0)
+		irq_set(&m->event, 1);
+	return r;
+}
+
 int memhp_unplug_cancel(struct memhp *m, unsigned int slot)
 {
 	struct memhp_slot *s;

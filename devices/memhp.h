@@ -72,6 +72,11 @@ int memhp_coldplug(struct memhp *m, unsigned int slot, uint64_t base,
 /* Requests removal: REMOVE pending, eject_ok set, the event line raised.
  * -EINVAL bad slot, -ENOENT empty slot, -EALREADY already requested. */
 int memhp_unplug_request(struct memhp *m, unsigned int slot);
+/* Asks again for a removal already requested and not yet ejected (QEMU
+ * answers a repeated device_del so): REMOVE pending again, the event line
+ * raised. -EINVAL bad slot, -ENOENT empty, -EALREADY no removal pending
+ * or the guest is ejecting. */
+int memhp_unplug_renotify(struct memhp *m, unsigned int slot);
 /* Cancels a pending removal (clears remove and eject_ok), e.g. after the
  * guest reported a failed eject. -EINVAL bad slot or no removal pending,
  * -ENOENT empty slot. */

@@ -439,6 +439,7 @@ static void unplug_request_and_cancel(void)
 	struct memhp m;
 	struct rec r;
 	struct memhp_slot s;
+	int events;
 
 	setup(&m, &r, 4);
 	CHECK_EQ(memhp_unplug_request(&m, 1), -ENOENT);
@@ -466,6 +467,22 @@ static void unplug_request_and_cancel(void)
 	CHECK_EQ(memhp_unplug_request(&m, 1), 0);
 	CHECK_EQ(memhp_unplug_cancel(&m, 1), 0);
 	CHECK(!memhp_pending(&m));
+	/* Asked again while pending: the event again, nothing else. */
+	CHECK_EQ(memhp_unplug_request(&m, 1), 0);
+	events = r.events;
+	CHECK_EQ(memhp_unplug_renotify(&m, 1), 0);
+	CHECK_EQ(r.events, events + 1);
+	CHECK(memhp_pending(&m));
+	/* After the guest collected it too. */
+	wr(&m, MEMHP_REG_SEL, 4, 1);
+	wr(&m, MEMHP_REG_STATUS, 1, MEMHP_STATUS_REMOVE);
+	CHECK(!memhp_pending(&m));
+	CHECK_EQ(memhp_unplug_renotify(&m, 1), 0);
+	CHECK(memhp_pending(&m));
+	CHECK_EQ(memhp_unplug_cancel(&m, 1), 0);
+	CHECK_EQ(memhp_unplug_renotify(&m, 1), -EALREADY); /* none pending */
+	CHECK_EQ(memhp_unplug_renotify(&m, 0), -ENOENT);
+	CHECK_EQ(memhp_unplug_renotify(&m, 9), -EINVAL);
 }
 
 static void coldplug_has_no_event(void)

@@ -233,9 +233,11 @@ int hotplug_remove(struct machine *m, const char *id, char *err,
 
 	pthread_mutex_lock(&m->lock);
 	r = s = live_dimm(m, id, err, errlen);
+	/* A repeated device_del asks the guest again, as QEMU does. */
 	if (s >= 0 && m->dimms.slots[s].state == DIMM_REMOVING) {
-		snprintf(err, errlen, "DIMM %s is already being removed", id);
-		r = -EALREADY;
+		if ((r = memhp_unplug_renotify(&m->vm.memhp, (unsigned int)s)) < 0)
+			snprintf(err, errlen, "DIMM %s is already being "
+				 "ejected by the guest", id);
 	} else if (s >= 0 &&
 		   (r = memhp_unplug_request(&m->vm.memhp, (unsigned int)s)) < 0) {
 		snprintf(err, errlen, "the hotplug controller refused to remove "

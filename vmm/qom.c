@@ -106,7 +106,10 @@ static json_t *container(const struct machine *m, const char *path)
 
 	if (strcmp(path, OBJECTS) && strcmp(path, PERIPHERAL) && !anon)
 		return NULL;
+	/* Every QOM object has its type, a container too. */
 	list = json_array();
+	json_array_append_new(list, json_pack("{s:s,s:s}", "name", "type",
+					      "type", "string"));
 	if (!strcmp(path, OBJECTS)) {
 		for (int i = 0; i < DIMM_MAX_BACKENDS; i++)
 			if (d->backends[i].used)
