@@ -83,8 +83,9 @@ def utf8_cases():
     e = "\u00e9" * 600
     return [
         pytest.param({"execute": e}, "The command \u00e9", id="command"),
-        pytest.param({"execute": "object-add", "arguments": {"x" + e: 1}},
-                     "Parameter 'x\u00e9", id="argument-key"),
+        pytest.param({"execute": "object-add", "arguments": {
+            "qom-type": "memory-backend-ram", "id": "m0", "size": 1 << 27,
+            "x" + e: 1}}, "Parameter 'x\u00e9", id="argument-key"),
         pytest.param({"execute": "object-add", "arguments": {
             "qom-type": e, "id": "m0", "size": 1 << 27}},
             "qom-type '\u00e9", id="qom-type"),
@@ -516,3 +517,24 @@ def test_sandbox_option_is_checked():
                             "--sandbox", "maybe"])
     assert status == 1
     assert "--sandbox maybe: expected on or off" in err
+
+
+def test_prealloc_threads_split_the_populate(slow_prealloc_vm):
+    """QEMU's prealloc-threads: the population runs on that many threads
+    (seen as tasks of memplug while it waits its test step), and the
+    backend is whole afterwards."""
+    vm, sock = slow_prealloc_vm
+    tasks = lambda: len(os.listdir(f"/proc/{vm.proc.pid}/task"))  # noqa
+    q = QMP(sock)
+    before = tasks()
+    q.send_raw(json.dumps({"execute": "object-add", "id": 1, "arguments": {
+        "qom-type": "memory-backend-ram", "id": "t4", "size": 256 << 20,
+        "prealloc": True, "prealloc-threads": 4}}).encode() + b"\n")
+    deadline = time.monotonic() + 10
+    most = before
+    while time.monotonic() < deadline and pending(q):
+        most = max(most, tasks())
+        time.sleep(0.05)
+    assert most == before + 4, (before, most)
+    assert q.reply() == {"return": {}, "id": 1}
+    q.close()

@@ -87,9 +87,11 @@ def test_no_reboot_ends_at_the_first_reset(tmp_path):
     (["-qmp", "unix:/tmp/x.sock,server=on,wait=on"],
      "-qmp: memplug serves QMP on a Unix socket without waiting"),
     (["-object", "memory-backend-ram,id=m,size=1G,host-nodes=0"],
-     "not supported by memplug: -object memory-backend-ram,host-nodes"),
+     "host-nodes must be empty for policy default"),
+    (["-object", "memory-backend-ram,id=m,size=1G,frob=1"],
+     "Parameter 'frob' is unexpected (-object memory-backend-ram,id=m,"),
     (["-object", "memory-backend-epc,id=m,size=1G"],
-     "not supported by memplug: memory-backend-epc,id=m,size=1G"),
+     "qom-type 'memory-backend-epc' is not supported"),
     (["-device", "virtio-mem-pci,id=v"],
      "not supported by memplug: virtio-mem-pci,id=v"),
     (["-device", "pc-dimm,id=d"], "-device pc-dimm,id=d: memdev= is required"),
@@ -98,7 +100,8 @@ def test_no_reboot_ends_at_the_first_reset(tmp_path):
     (["-mon", "chardev=x,mode=readline"], "-mon other than mode=control"),
     (["-mon", "chardev=x,mode=control"], "-mon chardev=x: no -chardev"),
     (["-m"], "-m needs a value"),
-], ids=["vnc", "q35", "topology", "tcp", "wait", "host-nodes", "epc",
+], ids=["vnc", "q35", "topology", "tcp", "wait", "host-nodes", "frob",
+        "epc",
         "virtio-mem", "no-memdev", "numa-memdev", "bad-m", "hmp-mon",
         "mon-without-chardev", "no-value"])
 def test_the_rest_of_qemu_is_refused_by_name(args, message):

@@ -484,7 +484,7 @@ def test_hmp_through_human_monitor_command(tmp_path):
                 if line] == ["version", "status", "memory-devices", "memdev"]
         assert hmp("info memdev") == (
             "memory backend: mem1\r\n  size:  134217728\r\n"
-            "  merge: false\r\n  dump: true\r\n  prealloc: false\r\n"
+            "  merge: true\r\n  dump: true\r\n  prealloc: false\r\n"
             "  share: false\r\n  reserve: true\r\n  policy: default\r\n"
             "  host nodes: \r\n")
         r = q.execute("human-monitor-command")
@@ -508,7 +508,7 @@ def test_memdev_and_qom_view(tmp_path):
         q.cmd("device_add", driver="pc-dimm", id="d1", memdev="m1")
         q.cmd("device_add", driver="pc-dimm", memdev="m2")
         memdevs = {b["id"]: b for b in q.cmd("query-memdev")}
-        assert memdevs["m1"] == {"id": "m1", "size": 128 * M, "merge": False,
+        assert memdevs["m1"] == {"id": "m1", "size": 128 * M, "merge": True,
                                  "dump": True, "prealloc": False,
                                  "share": True, "reserve": False,
                                  "host-nodes": [], "policy": "default"}
@@ -539,4 +539,57 @@ def test_memdev_and_qom_view(tmp_path):
             "Property 'memory-backend-memfd.frob' not found"
         assert q.execute("qom-list", path="/x")["error"]["class"] == \
             "DeviceNotFound"
+        q.close()
+
+
+def test_object_add_takes_qemus_members(tmp_path):
+    """merge, dump, host-nodes + policy (mbind), prealloc-threads, seal and
+    hugetlb for memfd, align and discard-data for files: honoured and read
+    back; readonly and members a type lacks refused by name."""
+    sock = tmp_path / "mem.sock"
+    with idle_guest(sock, "qmp-members", ["--memory",
+                                          "256M,slots=2,maxmem=1G"]):
+        q = QMP(sock)
+        q.cmd("object-add", **{"qom-type": "memory-backend-ram", "id": "r",
+                               "size": 128 * M, "merge": False,
+                               "dump": False, "host-nodes": [0],
+                               "policy": "bind", "prealloc": True,
+                               "prealloc-threads": 4})
+        q.cmd("object-add", **{"qom-type": "memory-backend-memfd", "id": "f",
+                               "size": 128 * M, "seal": True})
+        q.cmd("object-add", **{"qom-type": "memory-backend-file", "id": "p",
+                               "size": 128 * M, "mem-path": str(tmp_path),
+                               "share": True, "align": 4 * M,
+                               "discard-data": True})
+        got = {b["id"]: b for b in q.cmd("query-memdev")}
+        assert (got["r"]["merge"], got["r"]["dump"], got["r"]["policy"],
+                got["r"]["host-nodes"], got["r"]["prealloc"]) == \
+            (False, False, "bind", [0], True)
+        assert got["f"]["merge"] is True and got["f"]["share"] is True
+        for args, desc in (
+                ({"qom-type": "memory-backend-ram", "id": "x1",
+                  "size": 128 * M, "host-nodes": [63], "policy": "bind"},
+                 "backend x1: mbind refused"),
+                ({"qom-type": "memory-backend-ram", "id": "x2",
+                  "size": 128 * M, "policy": "bind"},
+                 "host-nodes must be set for a policy other than default"),
+                ({"qom-type": "memory-backend-ram", "id": "x3",
+                  "size": 128 * M, "policy": "random"},
+                 "Parameter 'policy' does not accept value 'random'"),
+                ({"qom-type": "memory-backend-file", "id": "x4",
+                  "size": 128 * M, "mem-path": str(tmp_path),
+                  "readonly": True},
+                 "readonly=on is not supported by memplug"),
+                ({"qom-type": "memory-backend-ram", "id": "x5",
+                  "size": 128 * M, "seal": True},
+                 "Parameter 'seal' is unexpected"),
+                ({"qom-type": "memory-backend-ram", "id": "x6",
+                  "size": 128 * M, "prealloc-threads": 0},
+                 "prealloc-threads 0: 1 to 16"),
+                ({"qom-type": "memory-backend-file", "id": "x7",
+                  "size": 128 * M, "mem-path": str(tmp_path),
+                  "align": 3 * M}, "align 3145728 is not a power of two")):
+            r = q.execute("object-add", **args)
+            assert desc in r["error"]["desc"], (args, r)
+        assert {b["id"] for b in q.cmd("query-memdev")} == {"r", "f", "p"}
         q.close()

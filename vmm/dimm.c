@@ -91,6 +91,9 @@ static bool is_dir(const char *path)
 
 static void backend_release(struct backend *b)
 {
+	/* QEMU's discard-data: the file's pages go, not written back. */
+	if (b->hva && b->discard_data && b->share && b->fd >= 0)
+		madvise(b->hva, b->size, MADV_REMOVE);
 	if (b->hva)
 		munmap(b->hva, b->size);
 	if (b->fd >= 0)
@@ -99,6 +102,34 @@ static void backend_release(struct backend *b)
 	memset(b, 0, sizeof(*b));
 	b->fd = -1;
 	b->dimm = -1;
+}
+
+/* A memfd of the backend's size, on huge pages if asked, sealed against
+ * growing and shrinking as QEMU seals it. */
+static int memfd_backend(struct backend *b, const struct backend_args *a,
+			 char *err, size_t errlen)
+{
+	unsigned int flags = MFD_CLOEXEC | (a->seal ? MFD_ALLOW_SEALING : 0);
+	char sz[32];
+	int e;
+
+	if (a->hugetlb) {
+		flags |= MFD_HUGETLB;
+		if (a->hugetlbsize)
+			flags |= (unsigned int)__builtin_ctzll(a->hugetlbsize)
+				 << MAP_HUGE_SHIFT; /* MFD_HUGE_SHIFT, the same 26 */
+	}
+	b->fd = memfd_create(a->id, flags);
+	if (b->fd < 0 || ftruncate(b->fd, (off_t)a->size) < 0 ||
+	    (a->seal && fcntl(b->fd, F_ADD_SEALS, F_SEAL_GROW | F_SEAL_SHRINK |
+			      F_SEAL_SEAL) < 0)) {
+		e = errno;
+		snprintf(err, errlen, "cannot create a %smemfd of %s: %s",
+			 a->hugetlb ? "hugetlb " : "",
+			 size_fmt(a->size, sz, sizeof(sz)), strerror(e));
+		return -e;
+	}
+	return 0;
 }
 
 /* A backend whose request failed: a mem-path file the request created
@@ -266,6 +297,7 @@ int backend_add(struct dimms *d, const struct backend_args *a, char *err,
 		size_t errlen)
 {
 	struct backend *b = NULL;
+	const char *what = NULL;
 	uint64_t page;
 	char sz[32];
 	int flags, r;
@@ -299,15 +331,15 @@ int backend_add(struct dimms *d, const struct backend_args *a, char *err,
 	b->share = a->share;
 	b->prealloc = a->prealloc;
 	b->reserve = a->reserve;
+	b->merge = a->merge;
+	b->dump = a->dump;
+	b->discard_data = a->discard_data;
+	b->prealloc_threads = a->prealloc_threads ? a->prealloc_threads : 1;
+	b->policy = a->policy;
+	b->host_nodes = a->host_nodes;
 	if (a->kind == BACKEND_MEMFD) {
-		b->fd = memfd_create(a->id, MFD_CLOEXEC);
-		if (b->fd < 0 || ftruncate(b->fd, (off_t)a->size) < 0) {
-			r = -errno;
-			snprintf(err, errlen, "cannot create a memfd of %s: %s",
-				 size_fmt(a->size, sz, sizeof(sz)),
-				 strerror(errno));
+		if ((r = memfd_backend(b, a, err, errlen)) < 0)
 			goto fail;
-		}
 	} else if (a->kind == BACKEND_FILE) {
 		if (!(b->mem_path = strdup(a->mem_path))) {
 			r = -ENOMEM;
@@ -332,10 +364,21 @@ int backend_add(struct dimms *d, const struct backend_args *a, char *err,
 	page = hugetlb_page(b->fd);
 	if (page < HOSTMEM_ALIGN)
 		page = HOSTMEM_ALIGN;
+	if (page < a->align)
+		page = a->align;
 	b->hva = hostmem_map(a->size, flags, b->fd, page);
 	if (!b->hva) {
 		r = -errno;
 		map_error(a, b->fd, -r, err, errlen);
+		goto fail;
+	}
+	/* KSM shares private pages only. */
+	r = hostmem_advise(b->hva, a->size, a->merge && !a->share, a->dump,
+			   a->policy, a->host_nodes, &what);
+	if (r < 0) {
+		snprintf(err, errlen, "backend %s: %s refused (%s)%s", a->id,
+			 what, strerror(-r), r == -EINVAL && a->host_nodes ?
+			 ": are all its host-nodes online on this host?" : "");
 		goto fail;
 	}
 	b->preallocating = a->prealloc;

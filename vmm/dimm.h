@@ -25,7 +25,10 @@ struct backend {
 	char id[DIMM_ID_MAX];
 	enum backend_kind kind;
 	uint64_t size;
-	bool share, prealloc, reserve;
+	bool share, prealloc, reserve, merge, dump, discard_data;
+	unsigned int prealloc_threads;
+	int policy;
+	uint64_t host_nodes;
 	bool preallocating;   /* not usable until backend_prealloc_end() */
 	bool created;         /* mem_path is a file memplug created */
 	char *mem_path;       /* file backend only */
@@ -58,6 +61,13 @@ struct backend_args {
 	const char *id;
 	uint64_t size;
 	bool share, prealloc;
+	/* QEMU's merge (MADV_MERGEABLE), dump (else MADV_DONTDUMP), seal and
+	 * hugetlb (memfd), discard-data (file: dropped at delete) */
+	bool merge, dump, seal, hugetlb, discard_data;
+	uint64_t hugetlbsize, align; /* 0: the default */
+	unsigned int prealloc_threads;
+	int policy;          /* MPOL_* of <linux/mempolicy.h> */
+	uint64_t host_nodes; /* bit n: host node n */
 	/* QEMU's "reserve" (default on): map with the host's commit charge
 	 * (or huge page reservation), so the host's overcommit policy
 	 * refuses memory it cannot back now, not the OOM killer later. */

@@ -68,25 +68,6 @@ static json_t *qmp(struct machine *m, const char *name, json_t *args,
 	return r;
 }
 
-/* A value of "k=v,..." as QEMU's option parser would type it for these
- * commands: numbers (0x for hex), on/off and yes/no, else a string. */
-static json_t *typed(const char *v)
-{
-	char *end;
-	unsigned long long n;
-
-	if (!strcmp(v, "on") || !strcmp(v, "yes") || !strcmp(v, "true"))
-		return json_true();
-	if (!strcmp(v, "off") || !strcmp(v, "no") || !strcmp(v, "false"))
-		return json_false();
-	errno = 0;
-	n = strtoull(v, &end, 0);
-	if (*v && isdigit((unsigned char)*v) && !*end && !errno &&
-	    n <= INT64_MAX)
-		return json_integer((json_int_t)n);
-	return json_string(v);
-}
-
 /* "TYPE,k=v,k=v": {first: TYPE, k: v, ...}, or NULL with the error said. */
 static json_t *options(const char *arg, const char *first, struct out *o)
 {
@@ -109,7 +90,7 @@ static json_t *options(const char *arg, const char *first, struct out *o)
 			break;
 		}
 		*eq = 0;
-		json_object_set_new(a, tok, typed(eq + 1));
+		json_object_set_new(a, tok, qmp_typed_value(eq + 1));
 	}
 	free(s);
 	if (a && !json_object_get(a, first)) {

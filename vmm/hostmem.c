@@ -2,7 +2,10 @@
 
 #include <errno.h>
 #include <stddef.h>
+#include <linux/mempolicy.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 void *hostmem_map(uint64_t size, int flags, int fd, uint64_t align)
 {
@@ -30,4 +33,22 @@ void *hostmem_map(uint64_t size, int flags, int fd, uint64_t align)
 		munmap(at + size, (size_t)(res + span - (at + size)));
 	madvise(p, size, MADV_HUGEPAGE);
 	return p;
+}
+
+int hostmem_advise(void *hva, uint64_t size, bool merge, bool dump,
+		   int policy, uint64_t nodes, const char **what)
+{
+	if (merge)
+		madvise(hva, size, MADV_MERGEABLE);
+	if (!dump && madvise(hva, size, MADV_DONTDUMP) < 0) {
+		*what = "MADV_DONTDUMP";
+		return -errno;
+	}
+	/* MPOL_MF_STRICT: pages already there must follow the policy too. */
+	if (policy != MPOL_DEFAULT &&
+	    syscall(SYS_mbind, hva, size, policy, &nodes, 65, MPOL_MF_STRICT) < 0) {
+		*what = "mbind";
+		return -errno;
+	}
+	return 0;
 }

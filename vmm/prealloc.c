@@ -35,7 +35,7 @@ static int populate(uint8_t *hva, uint64_t size, uint64_t *done,
 		if (madvise(hva + off, n, MADV_POPULATE_WRITE) < 0)
 			return -errno;
 		if (done)
-			atomic_store((_Atomic uint64_t *)done, off + n);
+			atomic_fetch_add((_Atomic uint64_t *)done, n);
 	}
 	return 0;
 }
@@ -46,13 +46,61 @@ int prealloc_populate(uint8_t *hva, uint64_t size, uint64_t *done,
 	return populate(hva, size, done, cancel, 0);
 }
 
+/* One slice of a job, on a helper thread (QEMU's prealloc-threads). */
+struct slice {
+	struct prealloc_job *j;
+	uint8_t *hva;
+	uint64_t size;
+	pthread_t thread;
+	bool started; /* on a helper thread, to be joined */
+	int result;
+};
+
+static void *slice_thread(void *arg)
+{
+	struct slice *s = arg;
+
+	s->result = populate(s->hva, s->size, &s->j->done, &s->j->cancel,
+			     s->j->p->test_step_ms);
+	return NULL;
+}
+
+/* The job in threads slices of whole 2M (every huge page size divides
+ * the slices' starts but 1G; a 1G page is populated by one thread). */
+static int populate_job(struct prealloc_job *j)
+{
+	struct slice s[PREALLOC_MAX_THREADS];
+	uint64_t chunk = (j->size / j->threads + (2u << 20) - 1) &
+			 ~((2ull << 20) - 1);
+	unsigned int n = 0;
+	int r = 0;
+
+	for (uint64_t off = 0; off < j->size && n < j->threads; off += chunk) {
+		s[n] = (struct slice){ .j = j, .hva = j->hva + off,
+				       .size = j->size - off < chunk ?
+					       j->size - off : chunk };
+		/* Slice 0 runs here; a helper that cannot start runs here too. */
+		s[n].started = n > 0 && pthread_create(&s[n].thread, NULL,
+						       slice_thread, &s[n]) == 0;
+		n++;
+	}
+	for (unsigned int i = 0; i < n; i++) {
+		if (s[i].started)
+			pthread_join(s[i].thread, NULL);
+		else
+			slice_thread(&s[i]);
+		if (s[i].result && !r)
+			r = s[i].result;
+	}
+	return r;
+}
+
 static void *job_thread(void *arg)
 {
 	struct prealloc_job *j = arg;
 	uint64_t one = 1;
 
-	j->result = populate(j->hva, j->size, &j->done, &j->cancel,
-			     j->p->test_step_ms);
+	j->result = populate_job(j);
 	atomic_store((_Atomic int *)&j->finished, 1);
 	/* The main loop reads the eventfd; a failed write would lose only
 	 * the wake-up, and the next one finds this job finished too. */
@@ -161,7 +209,7 @@ void prealloc_fini(struct prealloc *p)
 }
 
 int prealloc_start(struct prealloc *p, uint8_t *hva, uint64_t size,
-		   void *cookie)
+		   unsigned int threads, void *cookie)
 {
 	struct prealloc_job *j = calloc(1, sizeof(*j));
 	int r;
@@ -171,6 +219,8 @@ int prealloc_start(struct prealloc *p, uint8_t *hva, uint64_t size,
 	j->p = p;
 	j->hva = hva;
 	j->size = size;
+	j->threads = threads < 1 ? 1 : threads > PREALLOC_MAX_THREADS ?
+		     PREALLOC_MAX_THREADS : threads;
 	j->cookie = cookie;
 	r = pthread_create(&j->thread, NULL, job_thread, j);
 	if (r) {

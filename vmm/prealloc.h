@@ -16,6 +16,7 @@ struct prealloc_job {
 	struct prealloc_job *next;
 	uint8_t *hva;
 	uint64_t size;
+	unsigned int threads;
 	void *cookie;
 	pthread_t thread;
 	uint64_t done;  /* bytes populated; atomic */
@@ -45,13 +46,18 @@ struct prealloc {
 	unsigned int test_step_ms;
 };
 
+/* QEMU's prealloc-threads, at most. */
+#define PREALLOC_MAX_THREADS 16
+
 int prealloc_init(struct prealloc *p, struct loop *loop,
 		  struct prealloc_ops ops);
 /* Cancels and joins every job (each finishes with -ECANCELED). */
 void prealloc_fini(struct prealloc *p);
-/* Populates [hva, hva + size) on a new thread. Returns 0 or -errno. */
+/* Populates [hva, hva + size) on a new thread, split over threads
+ * threads (QEMU's prealloc-threads, 1 to PREALLOC_MAX_THREADS). Returns 0
+ * or -errno. */
 int prealloc_start(struct prealloc *p, uint8_t *hva, uint64_t size,
-		   void *cookie);
+		   unsigned int threads, void *cookie);
 /* The populate itself, in steps of 1G (done and cancel may be NULL): 0,
  * -errno, or -ECANCELED when *cancel became set. */
 int prealloc_populate(uint8_t *hva, uint64_t size, uint64_t *done,

@@ -6,6 +6,8 @@
 #include <string.h>
 
 #include "lib/size.h"
+#include "vmm/memdev.h"
+#include "vmm/qmp_cmds.h"
 
 /* "-opt a,b=c,..." cut in place: the first value, then key=value pairs.
  * Returns the number of pairs or -EINVAL (too many, or a bare word after
@@ -46,23 +48,6 @@ static int unsupported(const char *what, char *err, size_t errlen)
 {
 	snprintf(err, errlen, "not supported by memplug: %s", what);
 	return -EINVAL;
-}
-
-static int onoff(const char *opt, const struct kv *kv, bool *out, char *err,
-		 size_t errlen)
-{
-	const char *v = kv->val ? kv->val : "on";
-
-	if (!strcmp(v, "on") || !strcmp(v, "yes") || !strcmp(v, "true"))
-		*out = true;
-	else if (!strcmp(v, "off") || !strcmp(v, "no") || !strcmp(v, "false"))
-		*out = false;
-	else {
-		snprintf(err, errlen, "-%s %s=%s: expected on or off", opt,
-			 kv->key, v);
-		return -EINVAL;
-	}
-	return 0;
 }
 
 static struct config_dimm *new_cold(struct config *c, const char *opt,
@@ -141,64 +126,48 @@ static int opt_smp(struct config *c, char *v, char *err, size_t errlen)
 	return 0;
 }
 
-/* -object memory-backend-{ram,memfd,file},id=ID,size=SIZE[,share=on]
- * [,prealloc=on][,reserve=off][,mem-path=PATH] */
+/* -object memory-backend-{ram,memfd,file},id=ID,... with QEMU's members,
+ * parsed by the same parser as object-add (vmm/memdev.h). */
 static int opt_object(struct config *c, char *v, char *err, size_t errlen)
 {
 	struct config_dimm *d = new_cold(c, "-object", v, err, errlen);
-	struct backend_args *b;
 	struct kv kv[MAX_PAIRS];
+	json_t *props;
 	char *type;
-	int n;
+	int n, r;
 
 	if (!d)
 		return -EINVAL;
-	b = &d->backend;
-	*b = (struct backend_args){ .reserve = true };
 	if ((n = split(d->text, &type, kv, err, errlen, "object")) < 0)
 		return n;
-	if (type && !strcmp(type, "memory-backend-ram"))
-		b->kind = BACKEND_RAM;
-	else if (type && !strcmp(type, "memory-backend-memfd")) {
-		b->kind = BACKEND_MEMFD;
-		b->share = true;
-	} else if (type && !strcmp(type, "memory-backend-file"))
-		b->kind = BACKEND_FILE;
-	else
+	if (!type || strncmp(type, "memory-backend-", 15))
 		return unsupported(d->spec, err, errlen);
-	for (int i = 0; i < n; i++) {
-		const char *k = kv[i].key;
+	props = json_object();
+	for (int i = 0; i < n && props; i++)
+		if (strcmp(kv[i].key, "id"))
+			json_object_set_new(props, kv[i].key, kv[i].val ?
+					    qmp_typed_value(kv[i].val) :
+					    json_true());
+	r = props ? memdev_parse(type, props, &d->backend, err, errlen)
+		  : -ENOMEM;
+	json_decref(props);
+	if (r < 0) {
+		/* The type and the rule, not only the member. */
+		size_t l = strlen(err);
 
-		if (!strcmp(k, "id") && kv[i].val)
-			b->id = kv[i].val;
-		else if (!strcmp(k, "size") && kv[i].val) {
-			if (size_parse(kv[i].val, SIZE_BYTES, &b->size) < 0) {
-				snprintf(err, errlen, "-object %s: size=%s is "
-					 "not a size", d->spec, kv[i].val);
-				return -EINVAL;
-			}
-		} else if (!strcmp(k, "mem-path") && kv[i].val &&
-			   b->kind == BACKEND_FILE)
-			b->mem_path = kv[i].val;
-		else if (!strcmp(k, "share")) {
-			if (onoff("object", &kv[i], &b->share, err, errlen) < 0)
-				return -EINVAL;
-		} else if (!strcmp(k, "prealloc")) {
-			if (onoff("object", &kv[i], &b->prealloc, err, errlen) < 0)
-				return -EINVAL;
-		} else if (!strcmp(k, "reserve")) {
-			if (onoff("object", &kv[i], &b->reserve, err, errlen) < 0)
-				return -EINVAL;
-		} else {
-			char what[128];
-
-			snprintf(what, sizeof(what), "-object %s,%s", type, k);
-			return unsupported(what, err, errlen);
-		}
+		snprintf(err + l, errlen - l, " (-object %s)", d->spec);
+		return r;
 	}
-	if (!b->id || !b->size) {
-		snprintf(err, errlen, "-object %s: id= and size= are required",
-			 d->spec);
+	/* The strings it keeps point into text, which outlives the parse. */
+	d->backend.mem_path = NULL;
+	for (int i = 0; i < n; i++) {
+		if (!strcmp(kv[i].key, "id"))
+			d->backend.id = kv[i].val;
+		else if (!strcmp(kv[i].key, "mem-path"))
+			d->backend.mem_path = kv[i].val;
+	}
+	if (!d->backend.id) {
+		snprintf(err, errlen, "-object %s: id= is required", d->spec);
 		return -EINVAL;
 	}
 	d->has_backend = true;

@@ -1,5 +1,6 @@
 #include "vmm/qmp_cmds.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +11,7 @@
 #include "vmm/hmp.h"
 #include "vmm/hotplug.h"
 #include "vmm/machine.h"
+#include "vmm/memdev.h"
 #include "vmm/qom.h"
 
 int qmp_check_keys(json_t *args, const char *const *allowed, char *err,
@@ -147,6 +149,25 @@ static json_t *cmd_query_status(void *ctx, json_t *args, char *err,
 static json_t *cmd_query_commands(void *ctx, json_t *args, char *err,
 				  size_t errlen);
 
+/* A value of "k=v,..." as QEMU's option parser would type it for these
+ * commands: numbers (0x for hex), on/off and yes/no, else a string. */
+json_t *qmp_typed_value(const char *v)
+{
+	char *end;
+	unsigned long long n;
+
+	if (!strcmp(v, "on") || !strcmp(v, "yes") || !strcmp(v, "true"))
+		return json_true();
+	if (!strcmp(v, "off") || !strcmp(v, "no") || !strcmp(v, "false"))
+		return json_false();
+	errno = 0;
+	n = strtoull(v, &end, 0);
+	if (*v && isdigit((unsigned char)*v) && !*end && !errno &&
+	    n <= INT64_MAX)
+		return json_integer((json_int_t)n);
+	return json_string(v);
+}
+
 /* A backend being preallocated on a worker thread; its object-add reply
  * waits for the end. */
 struct prealloc_req {
@@ -171,7 +192,8 @@ static json_t *prealloc_begin(struct machine *m, const char *id, char *err,
 	snprintf(req->id, sizeof(req->id), "%s", id);
 	pthread_mutex_lock(&m->lock);
 	b = backend_find(&m->dimms, id);
-	r = prealloc_start(&m->prealloc, b->hva, b->size, req);
+	r = prealloc_start(&m->prealloc, b->hva, b->size, b->prealloc_threads,
+			   req);
 	if (r < 0)
 		backend_prealloc_end(&m->dimms, id, r, err, errlen);
 	pthread_mutex_unlock(&m->lock);
@@ -209,64 +231,39 @@ static void prealloc_finished(void *ctx, void *cookie, int r)
 static json_t *cmd_object_add(void *ctx, json_t *args, char *err,
 			      size_t errlen)
 {
-	static const char *const keys[] = { "qom-type", "id", "size", "prealloc",
-					    "share", "reserve", "mem-path",
-					    "props", NULL };
 	struct machine *m = ctx;
-	struct backend_args a = { .reserve = true };
-	const char *type = NULL, *size_str = NULL;
-	json_t *props = json_object_get(args, "props"), *sz;
+	struct backend_args a;
+	const char *type = NULL, *id = NULL;
+	json_t *props = json_object_get(args, "props"), *own;
 	int r;
 
+	if (qmp_arg_str(args, "qom-type", true, &type, err, errlen) < 0 ||
+	    qmp_arg_str(args, "id", true, &id, err, errlen) < 0)
+		return NULL;
 	/* Older QEMU clients put the properties in "props". */
-	if (qmp_check_keys(args, keys, err, errlen) < 0 ||
-	    (props && qmp_check_keys(props, keys, err, errlen) < 0) ||
-	    qmp_arg_str(args, "qom-type", true, &type, err, errlen) < 0 ||
-	    qmp_arg_str(args, "id", true, &a.id, err, errlen) < 0)
-		return NULL;
-	if (!props)
-		props = args;
-	if (!strcmp(type, "memory-backend-ram"))
-		a.kind = BACKEND_RAM;
-	else if (!strcmp(type, "memory-backend-memfd"))
-		a.kind = BACKEND_MEMFD;
-	else if (!strcmp(type, "memory-backend-file"))
-		a.kind = BACKEND_FILE;
-	else {
-		snprintf(err, errlen, "qom-type '%s' is not supported: memplug "
-			 "has memory-backend-ram, -memfd and -file", type);
+	if (props && !json_is_object(props)) {
+		snprintf(err, errlen, "Invalid parameter type for 'props', "
+			 "expected: object");
 		return NULL;
 	}
-	sz = json_object_get(props, "size");
-	if (!sz) {
-		snprintf(err, errlen, "Parameter 'size' is missing");
+	own = json_deep_copy(props ? props : args);
+	json_object_del(own, "qom-type");
+	json_object_del(own, "id");
+	if (props && json_object_size(args) > 3) {
+		snprintf(err, errlen, "give the properties in \"props\" or "
+			 "beside qom-type and id, not both");
+		json_decref(own);
 		return NULL;
 	}
-	/* QEMU takes the size as a number of bytes or as a string "1G". */
-	if (json_is_string(sz)) {
-		size_str = json_string_value(sz);
-		if (size_parse(size_str, SIZE_BYTES, &a.size) < 0) {
-			snprintf(err, errlen, "size '%s' is not a size", size_str);
-			return NULL;
-		}
-	} else if (qmp_arg_uint(props, "size", &a.size, err, errlen) < 0) {
-		return NULL;
+	/* a's strings (mem-path) point into own until backend_add. */
+	r = memdev_parse(type, own, &a, err, errlen);
+	a.id = id;
+	if (r == 0) {
+		pthread_mutex_lock(&m->lock);
+		r = backend_add(&m->dimms, &a, err, errlen);
+		pthread_mutex_unlock(&m->lock);
 	}
-	if (qmp_arg_bool(props, "prealloc", &a.prealloc, err, errlen) < 0 ||
-	    qmp_arg_bool(props, "share", &a.share, err, errlen) < 0 ||
-	    qmp_arg_bool(props, "reserve", &a.reserve, err, errlen) < 0 ||
-	    qmp_arg_str(props, "mem-path", false, &a.mem_path, err, errlen) < 0)
-		return NULL;
-	if (a.mem_path && a.kind != BACKEND_FILE) {
-		snprintf(err, errlen, "mem-path is only for memory-backend-file");
-		return NULL;
-	}
-	/* memfd memory is shared unless told otherwise, as in QEMU. */
-	if (a.kind == BACKEND_MEMFD && !json_object_get(props, "share"))
-		a.share = true;
-	pthread_mutex_lock(&m->lock);
-	r = backend_add(&m->dimms, &a, err, errlen);
-	pthread_mutex_unlock(&m->lock);
+	json_decref(own);
 	if (r < 0)
 		return NULL;
 	return a.prealloc ? prealloc_begin(m, a.id, err, errlen) : json_object();

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "vmm/machine.h"
+#include "vmm/memdev.h"
 #include "vmm/qmp_cmds.h"
 
 #define OBJECTS "/objects"
@@ -18,14 +19,19 @@ static const char *qom_type(enum backend_kind k)
 				   : "memory-backend-ram";
 }
 
-/* What memplug does with a backend, in QEMU's Memdev terms: it neither
- * merges (MADV_MERGEABLE) nor hides from core dumps, binds no host node. */
+/* A backend in QEMU's Memdev terms. */
 static json_t *memdev_props(const struct backend *b)
 {
-	return json_pack("{s:I,s:b,s:b,s:b,s:b,s:b,s:[],s:s}", "size",
-			 (json_int_t)b->size, "merge", 0, "dump", 1,
-			 "prealloc", b->prealloc, "share", b->share, "reserve",
-			 b->reserve, "host-nodes", "policy", "default");
+	json_t *nodes = json_array();
+
+	for (int n = 0; n < 64; n++)
+		if (b->host_nodes >> n & 1)
+			json_array_append_new(nodes, json_integer(n));
+	return json_pack("{s:I,s:b,s:b,s:b,s:b,s:b,s:o,s:s}", "size",
+			 (json_int_t)b->size, "merge", b->merge, "dump",
+			 b->dump, "prealloc", b->prealloc, "share", b->share,
+			 "reserve", b->reserve, "host-nodes", nodes, "policy",
+			 memdev_policy_name(b->policy));
 }
 
 json_t *qom_query_memdev(void *ctx, json_t *args, char *err, size_t errlen)

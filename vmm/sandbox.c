@@ -31,6 +31,8 @@ static const int allowed[] = {
 	/* guest RAM, DIMMs, prealloc, malloc */
 	SCMP_SYS(mmap), SCMP_SYS(munmap), SCMP_SYS(mprotect),
 	SCMP_SYS(madvise), SCMP_SYS(mremap), SCMP_SYS(brk),
+	/* object-add host-nodes/policy (issue 13) */
+	SCMP_SYS(mbind),
 	/* the event loop and the control socket (opened before) */
 	SCMP_SYS(epoll_wait), SCMP_SYS(epoll_pwait), SCMP_SYS(epoll_ctl),
 	SCMP_SYS(eventfd2), SCMP_SYS(timerfd_create),
