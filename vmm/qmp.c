@@ -312,49 +312,13 @@ reply:
 	return client_send_json(c, ret);
 }
 
-/* One byte of framing: returns 1 when c's value ends with it, -1 when the
- * value ended just before it (a bare scalar ends at a delimiter, which
- * belongs to what follows), 0 otherwise. Strings and their escapes are
- * respected; a closer that does not match anything ends the value too
- * (the parser then answers it). */
-static int frame_step(struct qmp_client *c, char ch)
-{
-	if (c->in_string) {
-		if (c->escaped)
-			c->escaped = false;
-		else if (ch == '\\')
-			c->escaped = true;
-		else if (ch == '"')
-			c->in_string = false;
-		return !c->in_string && c->depth == 0;
-	}
-	if (c->scalar && (ch == ' ' || ch == '\t' || ch == '\r' || ch == '\n' ||
-			  strchr("{}[]\"", ch)))
-		return -1;
-	switch (ch) {
-	case '"':
-		c->in_string = true;
-		return 0;
-	case '{': case '[':
-		c->depth++;
-		return 0;
-	case '}': case ']':
-		return --c->depth <= 0;
-	case ' ': case '\t': case '\r': case '\n':
-		return 0;
-	}
-	if (c->depth == 0)
-		c->scalar = true;
-	return 0;
-}
-
 /* A value is complete: runs it unless it was too long. Returns -EPIPE if
  * the client was closed. */
 static int value_end(struct qmp_client *c)
 {
 	int r = c->discarding ? 0 : client_line(c, c->buf, c->len);
 
-	c->in_value = c->discarding = false;
+	c->frame.in_value = c->discarding = false;
 	if (r < 0) {
 		client_close(c);
 		return -EPIPE;
@@ -385,15 +349,13 @@ static int client_feed(struct qmp_client *c, const char *data, size_t n)
 			c->backlog_len += n - i;
 			return 0;
 		}
-		if (!c->in_value) {
+		if (!c->frame.in_value) {
 			if (ch == ' ' || ch == '\t' || ch == '\r' || ch == '\n')
 				continue;
-			c->in_value = true;
-			c->in_string = c->escaped = c->scalar = false;
-			c->depth = 0;
+			qmp_frame_start(&c->frame);
 			c->len = 0;
 		}
-		end = frame_step(c, ch);
+		end = qmp_frame_step(&c->frame, ch);
 		if (end < 0) {
 			/* The delimiter starts the next value: see it again. */
 			if (value_end(c) < 0)

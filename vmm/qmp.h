@@ -13,6 +13,7 @@
 #include <stddef.h>
 
 #include "vmm/loop.h"
+#include "vmm/qmp_frame.h"
 
 #define QMP_MAX_CLIENTS 16
 /* Longest command line taken from a client; replies may be longer (the
@@ -57,11 +58,8 @@ struct qmp_client {
 	struct watch timer; /* the negotiation deadline; fd -1 once negotiated */
 	struct qmp_server *s;
 	bool negotiated;
-	/* The framing of the value being received: inside one, its nesting
-	 * depth, inside a string (and after a backslash there), inside a bare
-	 * top-level scalar; dropping the rest of an over-long one. */
-	bool in_value, in_string, escaped, scalar, discarding;
-	int depth;
+	struct qmp_frame frame; /* of the value being received */
+	bool discarding; /* dropping the rest of an over-long value */
 	bool want_out;   /* watched for EPOLLOUT: out holds unsent bytes */
 	char buf[QMP_LINE_MAX];
 	size_t len;
