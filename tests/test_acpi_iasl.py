@@ -1,7 +1,7 @@
 """ACPI tables and AML checked with ACPICA's own tools (acpica-tools).
 
-For each configuration in CONFIGS, build/tests/test_acpi_tables --dump
-writes the tables the VMM would give the guest; then
+For each configuration in CONFIGS, memplug --dump-acpi writes the tables
+it would give the guest; then
   - iasl -d disassembles every table without a warning or an error,
   - iasl recompiles each disassembly to the same bytes (header checksum and
     compiler id aside), so the AML is what iasl itself would emit,
@@ -24,16 +24,16 @@ from typing import NamedTuple
 
 import pytest
 
+from memplug_vm import MEMPLUG
+
 ROOT = Path(__file__).resolve().parent.parent
-DUMP_BIN = ROOT / "build" / "tests" / "test_acpi_tables"
 EXPECTED = ROOT / "tests" / "acpi" / "expected"
 UPDATE_GOLDEN = os.environ.get("MEMPLUG_UPDATE_GOLDEN") == "1"
 
 
 class Machine(NamedTuple):
     """A machine of 1 GiB boot RAM and, with slots, 1 GiB per slot, as
-    memplug's options; test_acpi_tables --dump builds its tables as memplug
-    does."""
+    memplug's options."""
     cpus: int
     slots: int = 0
     nodes: int = 1
@@ -41,7 +41,7 @@ class Machine(NamedTuple):
     def dump_args(self):
         memory = "1G" + (f",slots={self.slots},maxmem={1 + self.slots}G"
                          if self.slots else "")
-        # config_parse requires --kernel; nothing reads it
+        # --kernel is required; --dump-acpi does not read it
         return ["--kernel", "vmlinux", "--cpus", str(self.cpus),
                 "--memory", memory, "--numa", f"nodes={self.nodes}"]
 
@@ -136,11 +136,11 @@ def normalize(dsl):
 @pytest.fixture(scope="module", params=sorted(CONFIGS))
 def tables(request, tmp_path_factory):
     """(config name, directory with <SIG>.dat and iasl's <SIG>.dsl)."""
-    if not DUMP_BIN.exists():
-        pytest.fail(f"{DUMP_BIN} is missing: run make first")
+    if not MEMPLUG.exists():
+        pytest.fail(f"{MEMPLUG} is missing: run make first")
     name = request.param
     d = tmp_path_factory.mktemp(name)
-    run([DUMP_BIN, "--dump", d, *CONFIGS[name].dump_args()], cwd=d)
+    run([MEMPLUG, "--dump-acpi", d, *CONFIGS[name].dump_args()], cwd=d)
     dumped = sorted(p.stem for p in d.glob("*.dat"))
     assert dumped == sorted(["RSDP"] + CONFIGS[name].tables()), dumped
     for sig in CONFIGS[name].tables():

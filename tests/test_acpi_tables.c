@@ -1,13 +1,7 @@
 /* Tests of acpi_build: checksums, lengths, pointers and the fields Linux
  * reads, for the configurations memplug passes (acpi_cfg_build on its
- * parsed options and memory map).
- *
- * Besides the unit-test cases (see tests/unit.h), this binary has one more
- * mode, used by tests/test_acpi_iasl.py to feed the tables to iasl and
- * acpiexec:
- *   test_acpi_tables --dump DIR MEMPLUG-OPTIONS...
- * writes DIR/RSDP.dat and DIR/<signature>.dat for every other table, as
- * memplug MEMPLUG-OPTIONS builds them (--kernel is required but not read). */
+ * parsed options and memory map). tests/test_acpi_iasl.py takes the
+ * tables from memplug --dump-acpi itself. */
 #include <errno.h>
 
 #include "acpi/tables.h"
@@ -776,60 +770,6 @@ static void memplug_refusals(void)
 	CHECK_STR(msg, "--numa nodes=5: between 1 and 4 nodes");
 }
 
-static int write_file(const char *dir, const char *name, const uint8_t *p,
-		      size_t n)
-{
-	char path[4096];
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/%s.dat", dir, name);
-	f = fopen(path, "wb");
-	if (!f || fwrite(p, 1, n, f) != n || fclose(f)) {
-		fprintf(stderr, "cannot write %s: %s\n", path, strerror(errno));
-		return -1;
-	}
-	return 0;
-}
-
-/* --dump DIR MEMPLUG-OPTIONS... */
-static int dump(int argc, char **argv)
-{
-	struct acpi_config c;
-	struct acpi_layout l;
-	uint64_t tables[6];
-	int ntables = 5;
-
-	if (argc < 3) {
-		fprintf(stderr, "usage: %s --dump DIR MEMPLUG-OPTIONS...\n",
-			argv[0]);
-		return 2;
-	}
-	/* DIR stands for memplug's argv[0] */
-	if (memplug_config(argc - 2, argv + 2, &c)) {
-		fprintf(stderr, "memplug's options: %s\n", msg);
-		return 1;
-	}
-	if (build_config(&c, &l)) {
-		fprintf(stderr, "acpi_build: %s\n", msg);
-		return 1;
-	}
-	if (write_file(argv[2], "RSDP", at(l.rsdp), 36))
-		return 1;
-	memcpy(tables, (uint64_t[]){ l.xsdt, l.fadt, l.facs, l.madt, l.dsdt },
-	       5 * sizeof(tables[0]));
-	if (l.srat)
-		tables[ntables++] = l.srat;
-	for (int i = 0; i < ntables; i++) {
-		char sig[5] = { 0 };
-
-		memcpy(sig, at(tables[i]), 4);
-		if (write_file(argv[2], sig, at(tables[i]),
-			       table_len(tables[i])))
-			return 1;
-	}
-	return 0;
-}
-
 int main(int argc, char **argv)
 {
 	static const struct unit_case cases[] = {
@@ -858,7 +798,5 @@ int main(int argc, char **argv)
 		UNIT_CASE(memplug_refusals),
 	};
 
-	if (argc > 1 && !strcmp(argv[1], "--dump"))
-		return dump(argc, argv);
 	return unit_run(cases, sizeof(cases) / sizeof(cases[0]), argc, argv);
 }

@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "include/memplug/layout.h"
 
@@ -53,5 +54,59 @@ int acpi_cfg_build(const struct config *cfg, const struct memmap *map,
 	/* vCPUs round-robin over the nodes. */
 	for (unsigned int i = 0; i < cfg->cpus; i++)
 		ac->cpu_pxm[i] = (uint8_t)(i % cfg->numa_nodes);
+	return 0;
+}
+
+/* One table as DIR/SIG.dat. */
+static int write_table(const char *dir, const char *sig, const uint8_t *p,
+		       size_t len, char *err, size_t errlen)
+{
+	char path[4096];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s.dat", dir, sig);
+	f = fopen(path, "wb");
+	if (!f || fwrite(p, 1, len, f) != len || fclose(f) != 0) {
+		int e = errno;
+
+		snprintf(err, errlen, "--dump-acpi: cannot write %s: %s", path,
+			 strerror(e));
+		if (f)
+			fclose(f);
+		return -e;
+	}
+	return 0;
+}
+
+int acpi_cfg_dump(const struct config *cfg, const struct memmap *map,
+		  const char *dir, char *err, size_t errlen)
+{
+	static uint8_t buf[LAYOUT_ACPI_END - LAYOUT_ACPI];
+	struct acpi_config ac;
+	struct acpi_layout l;
+	uint64_t tables[6];
+	int n = 5, r;
+
+	if ((r = acpi_cfg_build(cfg, map, &ac, err, errlen)) < 0 ||
+	    (r = acpi_build(&ac, LAYOUT_ACPI, buf, sizeof(buf), &l, err,
+			    errlen)) < 0)
+		return r;
+	if ((r = write_table(dir, "RSDP", buf + (l.rsdp - LAYOUT_ACPI), 36, err,
+			     errlen)) < 0)
+		return r;
+	memcpy(tables, (uint64_t[]){ l.xsdt, l.fadt, l.facs, l.madt, l.dsdt },
+	       5 * sizeof(tables[0]));
+	if (l.srat)
+		tables[n++] = l.srat;
+	for (int i = 0; i < n; i++) {
+		const uint8_t *t = buf + (tables[i] - LAYOUT_ACPI);
+		char sig[5] = { 0 };
+		uint32_t len;
+
+		memcpy(sig, t, 4);
+		memcpy(&len, t + 4, 4);
+		if ((r = write_table(dir, sig, t, len, err, errlen)) < 0)
+			return r;
+	}
 	return 0;
 }

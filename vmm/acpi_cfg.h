@@ -19,4 +19,10 @@
 int acpi_cfg_build(const struct config *cfg, const struct memmap *map,
 		   struct acpi_config *ac, char *err, size_t errlen);
 
+/* The tables memplug would give this machine, as DIR/SIG.dat (RSDP, XSDT,
+ * FACP, FACS, APIC, DSDT, SRAT): iasl -d disassembles them. Returns 0 or
+ * -errno with a message in err. */
+int acpi_cfg_dump(const struct config *cfg, const struct memmap *map,
+		  const char *dir, char *err, size_t errlen);
+
 #endif

@@ -56,6 +56,9 @@ void config_usage(FILE *f)
 "                       hide CPU features a software KVM cannot execute:\n"
 "                       auto (default) does it when the PVM KVM is loaded\n"
 "  --debug-io           log guest accesses to unclaimed ports and MMIO\n"
+"  --dump-acpi DIR      write the ACPI tables this configuration gives the\n"
+"                       guest to DIR (RSDP.dat, DSDT.dat, SRAT.dat, ...: for\n"
+"                       iasl -d) and exit, without starting a guest\n"
 "  --sandbox on|off     once the VM is set up, allow only the system calls\n"
 "                       memplug makes (seccomp) and drop every capability\n"
 "                       (default on; off in sanitizer builds)\n"
@@ -225,7 +228,7 @@ int config_parse(struct config *c, int argc, char **argv, char *err,
 {
 	enum { OPT_KERNEL = 256, OPT_INITRD, OPT_CMDLINE, OPT_CPUS, OPT_MEMORY,
 	       OPT_CPUID, OPT_DEBUG_IO, OPT_NUMA, OPT_DIMM, OPT_CONTROL,
-	       OPT_BLOCK, OPT_SANDBOX, OPT_KERNEL_UNPACK };
+	       OPT_BLOCK, OPT_SANDBOX, OPT_KERNEL_UNPACK, OPT_DUMP_ACPI };
 	static const struct option opts[] = {
 		{ "kernel", required_argument, NULL, OPT_KERNEL },
 		{ "initrd", required_argument, NULL, OPT_INITRD },
@@ -240,6 +243,7 @@ int config_parse(struct config *c, int argc, char **argv, char *err,
 		{ "debug-io", no_argument, NULL, OPT_DEBUG_IO },
 		{ "sandbox", required_argument, NULL, OPT_SANDBOX },
 		{ "kernel-unpack", required_argument, NULL, OPT_KERNEL_UNPACK },
+		{ "dump-acpi", required_argument, NULL, OPT_DUMP_ACPI },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -337,6 +341,7 @@ int config_parse(struct config *c, int argc, char **argv, char *err,
 			c->dimms[c->ndimms++].spec = optarg;
 			break;
 		case OPT_CONTROL: c->control = optarg; break;
+		case OPT_DUMP_ACPI: c->dump_acpi = optarg; break;
 		case OPT_BLOCK:
 			if (size_parse(optarg, SIZE_BYTES, &c->block_size) < 0) {
 				snprintf(err, errlen, "--block-size %s is not a "

@@ -40,6 +40,7 @@ struct config {
 	uint64_t block_size; /* the guest's memory block size */
 	unsigned int numa_nodes;
 	const char *control;           /* QMP socket path, or NULL */
+	const char *dump_acpi;         /* --dump-acpi DIR, or NULL */
 	struct config_dimm dimms[CONFIG_MAX_DIMMS];
 	unsigned int ndimms;
 	enum cpuid_policy cpuid;

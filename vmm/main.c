@@ -8,6 +8,7 @@
 
 #include "lib/log.h"
 #include "lib/size.h"
+#include "vmm/acpi_cfg.h"
 #include "vmm/machine.h"
 #include "vmm/vm.h"
 
@@ -90,6 +91,12 @@ int main(int argc, char **argv)
 			sizeof(err)) < 0) {
 		log_error("%s", err);
 		return 1;
+	}
+	if (cfg.dump_acpi) {
+		r = acpi_cfg_dump(&cfg, &map, cfg.dump_acpi, err, sizeof(err));
+		if (r < 0)
+			log_error("%s", err);
+		return r < 0;
 	}
 	kvm_fd = vm_open_kvm(kvm_path);
 	if (kvm_fd < 0)
