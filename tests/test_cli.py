@@ -327,3 +327,21 @@ def test_debug_io_logs_unclaimed_ports():
     assert err.count("pio bus: unclaimed write of 1 bytes at 0x510") == 10000
     status, out, err = run(["--kernel", str(GUESTS / "pio.elf")])
     assert "unclaimed" not in err
+
+
+def test_dump_acpi_writes_the_tables_and_exits(tmp_path):
+    """No guest starts (the kernel is not even read); the tables are the
+    ones this configuration would give; an unwritable DIR is named."""
+    status, out, err = run(["--kernel", "/nonexistent", "--memory",
+                            "512M,slots=2,maxmem=1G", "--numa", "nodes=2",
+                            "--dump-acpi", str(tmp_path)])
+    assert (status, out) == (0, ""), err
+    names = sorted(p.name for p in tmp_path.iterdir())
+    assert names == ["APIC.dat", "DSDT.dat", "FACP.dat", "FACS.dat",
+                     "RSDP.dat", "SRAT.dat", "XSDT.dat"]
+    assert (tmp_path / "DSDT.dat").read_bytes()[:4] == b"DSDT"
+    status, _, err = run(["--kernel", "/nonexistent", "--dump-acpi",
+                          "/nonexistent/dir"])
+    assert status == 1
+    assert "--dump-acpi: cannot write /nonexistent/dir/RSDP.dat: No such " \
+        "file or directory" in err
