@@ -43,13 +43,14 @@ for f in "${fuzzers[@]}"; do
 		-print_final_stats=1 -artifact_prefix="$run/" \
 		corpus "$ROOT/tests/fuzz/corpus/$f" >"$run/log" 2>&1)
 	rc=$?
-	# With -jobs, each job logs to fuzz-N.log.
-	cat "$run"/fuzz-*.log 2>/dev/null >>"$run/log"
+	# With -jobs each job logs to fuzz-N.log, which libFuzzer copies into
+	# its own output (the log) when the job ends.
 	awk '/stat::number_of_executed_units/ { n += $2 }
 	     /stat::average_exec_per_sec/ { r += $2 }
 	     END { printf "executions: %d (%d per second)\n", n, r }' "$run/log"
 	found=$(ls "$run"/crash-* "$run"/timeout-* "$run"/oom-* "$run"/leak-* 2>/dev/null)
-	if [ "$rc" -ne 0 ] || [ -n "$found" ]; then
+	# 130: interrupted (Ctrl-C), not a finding.
+	if { [ "$rc" -ne 0 ] && [ "$rc" -ne 130 ]; } || [ -n "$found" ]; then
 		echo "fuzz_$f: FINDINGS (exit status $rc):"
 		grep -m5 -E "ERROR|invariant|SUMMARY" "$run/log"
 		echo "${found:-see $run/log}"
