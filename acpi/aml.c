@@ -1,21 +1,12 @@
 /* AML byte-code emitter; see aml.h for the rules it enforces. Encodings are
  * from ACPI 6.3 chapter 20 and match what iasl 20200925 emits. */
 #include "acpi/aml.h"
+#include "acpi/aml_priv.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
-enum frame_kind {
-	K_ARGS,	     /* an operator waiting for count more operands */
-	K_TERMS,     /* Scope, Device, Method, Else, While body */
-	K_IF,	     /* If body: like K_TERMS, and an Else may follow it */
-	K_PACKAGE,   /* data terms, counted into NumElements */
-	K_FIELD,     /* field elements; count is the next bit offset */
-	K_RESOURCES, /* resource descriptors, closed with an EndTag */
-};
-
-#define PKGLEN_MAX 0x0fffffffu
 #define MAX_NAME_SEGS 255 /* MultiNamePrefix count is one byte */
 #define MAX_ARGS 7
 
@@ -40,7 +31,7 @@ static const struct {
 	[AML_CREATE_QWORD_FIELD] = { 0x8f, 3, true },
 };
 
-static void fail(struct aml *a, int err)
+void amlp_fail(struct aml *a, int err)
 {
 	if (!a->err)
 		a->err = err;
@@ -58,14 +49,14 @@ static bool reserve(struct aml *a, size_t n)
 		return true;
 	while (cap - a->len < n) {
 		if (cap > SIZE_MAX / 2) {
-			fail(a, -ENOMEM);
+			amlp_fail(a, -ENOMEM);
 			return false;
 		}
 		cap *= 2;
 	}
 	buf = realloc(a->buf, cap);
 	if (!buf) {
-		fail(a, -ENOMEM);
+		amlp_fail(a, -ENOMEM);
 		return false;
 	}
 	a->buf = buf;
@@ -73,7 +64,7 @@ static bool reserve(struct aml *a, size_t n)
 	return true;
 }
 
-static void emit(struct aml *a, const void *p, size_t n)
+void amlp_emit(struct aml *a, const void *p, size_t n)
 {
 	if (!n || !reserve(a, n)) /* p may be NULL when n is 0 */
 		return;
@@ -81,12 +72,12 @@ static void emit(struct aml *a, const void *p, size_t n)
 	a->len += n;
 }
 
-static void emit_byte(struct aml *a, uint8_t b)
+void amlp_emit_byte(struct aml *a, uint8_t b)
 {
-	emit(a, &b, 1);
+	amlp_emit(a, &b, 1);
 }
 
-static void put_le(uint8_t *p, uint64_t v, size_t n)
+void amlp_put_le(uint8_t *p, uint64_t v, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
 		p[i] = (uint8_t)(v >> (8 * i));
@@ -102,17 +93,17 @@ static void insert(struct aml *a, size_t pos, const uint8_t *p, size_t n)
 	a->len += n;
 }
 
-static struct aml_frame *top(struct aml *a)
+struct aml_frame *amlp_top(struct aml *a)
 {
 	return a->depth ? &a->stack[a->depth - 1] : NULL;
 }
 
-static void push(struct aml *a, uint8_t kind, uint64_t count)
+void amlp_push(struct aml *a, uint8_t kind, uint64_t count)
 {
 	if (a->err)
 		return;
 	if (a->depth == AML_MAX_DEPTH) {
-		fail(a, -E2BIG);
+		amlp_fail(a, -E2BIG);
 		return;
 	}
 	a->stack[a->depth++] =
@@ -120,14 +111,14 @@ static void push(struct aml *a, uint8_t kind, uint64_t count)
 }
 
 /* A term may start here: anywhere but in a Field or a ResourceTemplate. */
-static bool term_begin(struct aml *a)
+bool amlp_term_begin(struct aml *a)
 {
-	const struct aml_frame *f = top(a);
+	const struct aml_frame *f = amlp_top(a);
 
 	if (a->err)
 		return false;
 	if (f && (f->kind == K_FIELD || f->kind == K_RESOURCES)) {
-		fail(a, -EINVAL);
+		amlp_fail(a, -EINVAL);
 		return false;
 	}
 	return true;
@@ -135,14 +126,14 @@ static bool term_begin(struct aml *a)
 
 /* A statement may start here: at the top level or in a body of terms, never
  * as an operand or a Package element. */
-static bool stmt_begin(struct aml *a)
+bool amlp_stmt_begin(struct aml *a)
 {
-	const struct aml_frame *f = top(a);
+	const struct aml_frame *f = amlp_top(a);
 
 	if (a->err)
 		return false;
 	if (f && f->kind != K_TERMS && f->kind != K_IF) {
-		fail(a, -EINVAL);
+		amlp_fail(a, -EINVAL);
 		return false;
 	}
 	return true;
@@ -150,7 +141,7 @@ static bool stmt_begin(struct aml *a)
 
 /* A whole term was emitted: it is one operand of the pending operator, which
  * may be complete in turn, or one element of a Package. */
-static void term_end(struct aml *a)
+void amlp_term_end(struct aml *a)
 {
 	while (!a->err && a->depth) {
 		struct aml_frame *f = &a->stack[a->depth - 1];
@@ -167,9 +158,9 @@ static void term_end(struct aml *a)
 static void expect_args(struct aml *a, unsigned int nargs)
 {
 	if (nargs)
-		push(a, K_ARGS, nargs);
+		amlp_push(a, K_ARGS, nargs);
 	else
-		term_end(a);
+		amlp_term_end(a);
 }
 
 int aml_pkglen_encode(uint8_t out[4], uint32_t value)
@@ -202,7 +193,7 @@ static int pkglen_for_body(uint8_t out[4], size_t body)
 	return -E2BIG;
 }
 
-static size_t int_encode(uint8_t out[9], uint64_t v)
+size_t amlp_int_encode(uint8_t out[9], uint64_t v)
 {
 	size_t width;
 
@@ -224,7 +215,7 @@ static size_t int_encode(uint8_t out[9], uint64_t v)
 		out[0] = 0x0e;
 		width = 8;
 	}
-	put_le(out + 1, v, width);
+	amlp_put_le(out + 1, v, width);
 	return 1 + width;
 }
 
@@ -236,7 +227,7 @@ static bool seg_char(char c, bool lead)
 
 /* Length (1-4) of the NameSeg at s, which ends at '.' or the string's end;
  * 0 if it is not a valid NameSeg. */
-static size_t seg_len(const char *s)
+size_t amlp_seg_len(const char *s)
 {
 	size_t n = 0;
 
@@ -248,17 +239,17 @@ static size_t seg_len(const char *s)
 	return n;
 }
 
-static void emit_seg(struct aml *a, const char *s, size_t n)
+void amlp_emit_seg(struct aml *a, const char *s, size_t n)
 {
 	uint8_t seg[4] = { '_', '_', '_', '_' };
 
 	memcpy(seg, s, n);
-	emit(a, seg, sizeof(seg));
+	amlp_emit(a, seg, sizeof(seg));
 }
 
 /* An ASL path as a NameString: '\' or '^'... prefix, then NullName, one
  * NameSeg, DualNamePrefix + 2 or MultiNamePrefix + count + segments. */
-static void emit_namestring(struct aml *a, const char *path)
+void amlp_emit_namestring(struct aml *a, const char *path)
 {
 	const char *p = path, *s;
 	size_t nsegs = 0, n;
@@ -269,29 +260,29 @@ static void emit_namestring(struct aml *a, const char *path)
 		while (*p == '^')
 			p++;
 	for (s = p; *s; s += n + (s[n] == '.')) {
-		n = seg_len(s);
+		n = amlp_seg_len(s);
 		if (!n || (s[n] == '.' && !s[n + 1]) || ++nsegs > MAX_NAME_SEGS) {
-			fail(a, -EINVAL);
+			amlp_fail(a, -EINVAL);
 			return;
 		}
 	}
 	/* Only the root itself may have no segment: "\" is RootChar NullName. */
 	if (!nsegs && (p == path || *path != '\\')) {
-		fail(a, -EINVAL);
+		amlp_fail(a, -EINVAL);
 		return;
 	}
-	emit(a, path, (size_t)(p - path)); /* '\' is 0x5c, '^' is 0x5e */
+	amlp_emit(a, path, (size_t)(p - path)); /* '\' is 0x5c, '^' is 0x5e */
 	if (nsegs == 0)
-		emit_byte(a, 0x00);
+		amlp_emit_byte(a, 0x00);
 	else if (nsegs == 2)
-		emit_byte(a, 0x2e);
+		amlp_emit_byte(a, 0x2e);
 	else if (nsegs > 2) {
-		emit_byte(a, 0x2f);
-		emit_byte(a, (uint8_t)nsegs);
+		amlp_emit_byte(a, 0x2f);
+		amlp_emit_byte(a, (uint8_t)nsegs);
 	}
 	for (s = p; *s; s += n + (s[n] == '.')) {
-		n = seg_len(s);
-		emit_seg(a, s, n);
+		n = amlp_seg_len(s);
+		amlp_emit_seg(a, s, n);
 	}
 }
 
@@ -304,7 +295,7 @@ void aml_init(struct aml *a)
 int aml_finish(struct aml *a)
 {
 	if (!a->err && a->depth)
-		fail(a, -EINVAL);
+		amlp_fail(a, -EINVAL);
 	return a->err;
 }
 
@@ -318,45 +309,45 @@ void aml_int(struct aml *a, uint64_t v)
 {
 	uint8_t b[9];
 
-	if (!term_begin(a))
+	if (!amlp_term_begin(a))
 		return;
-	emit(a, b, int_encode(b, v));
-	term_end(a);
+	amlp_emit(a, b, amlp_int_encode(b, v));
+	amlp_term_end(a);
 }
 
 void aml_string(struct aml *a, const char *s)
 {
-	if (!term_begin(a))
+	if (!amlp_term_begin(a))
 		return;
 	for (const char *c = s; *c; c++) {
 		if ((unsigned char)*c > 0x7f) { /* AsciiCharList is 0x01-0x7f */
-			fail(a, -EINVAL);
+			amlp_fail(a, -EINVAL);
 			return;
 		}
 	}
-	emit_byte(a, 0x0d);
-	emit(a, s, strlen(s) + 1);
-	term_end(a);
+	amlp_emit_byte(a, 0x0d);
+	amlp_emit(a, s, strlen(s) + 1);
+	amlp_term_end(a);
 }
 
 void aml_buffer(struct aml *a, const void *data, size_t len)
 {
 	uint8_t pk[4], size[9];
-	size_t nsize = int_encode(size, len);
+	size_t nsize = amlp_int_encode(size, len);
 	int npk;
 
-	if (!term_begin(a))
+	if (!amlp_term_begin(a))
 		return;
 	npk = pkglen_for_body(pk, nsize + len);
 	if (npk < 0) {
-		fail(a, npk);
+		amlp_fail(a, npk);
 		return;
 	}
-	emit_byte(a, 0x11);
-	emit(a, pk, (size_t)npk);
-	emit(a, size, nsize);
-	emit(a, data, len);
-	term_end(a);
+	amlp_emit_byte(a, 0x11);
+	amlp_emit(a, pk, (size_t)npk);
+	amlp_emit(a, size, nsize);
+	amlp_emit(a, data, len);
+	amlp_term_end(a);
 }
 
 static int hex_digit(char c)
@@ -373,14 +364,14 @@ void aml_eisaid(struct aml *a, const char *id)
 	uint32_t v = 0;
 
 	if (strlen(id) != 7) {
-		fail(a, -EINVAL);
+		amlp_fail(a, -EINVAL);
 		return;
 	}
 	/* Three letters of 5 bits ('A' = 1), four hex digits, stored as a
 	 * big-endian 32-bit value. */
 	for (int i = 0; i < 3; i++) {
 		if (id[i] < 'A' || id[i] > 'Z') {
-			fail(a, -EINVAL);
+			amlp_fail(a, -EINVAL);
 			return;
 		}
 		v |= (uint32_t)(id[i] - '@') << (26 - 5 * i);
@@ -389,7 +380,7 @@ void aml_eisaid(struct aml *a, const char *id)
 		int d = hex_digit(id[3 + i]);
 
 		if (d < 0) {
-			fail(a, -EINVAL);
+			amlp_fail(a, -EINVAL);
 			return;
 		}
 		v |= (uint32_t)d << (12 - 4 * i);
@@ -399,11 +390,11 @@ void aml_eisaid(struct aml *a, const char *id)
 }
 
 /* Open a construct with a body: opcode, then (at aml_end) PkgLength. */
-static size_t begin(struct aml *a, const uint8_t *op, size_t oplen,
+size_t amlp_begin(struct aml *a, const uint8_t *op, size_t oplen,
 		    uint8_t kind)
 {
-	emit(a, op, oplen);
-	push(a, kind, 0);
+	amlp_emit(a, op, oplen);
+	amlp_push(a, kind, 0);
 	return a->len;
 }
 
@@ -411,20 +402,20 @@ size_t aml_package_begin(struct aml *a)
 {
 	static const uint8_t op[] = { 0x12 };
 
-	if (!term_begin(a))
+	if (!amlp_term_begin(a))
 		return SIZE_MAX;
-	return begin(a, op, sizeof(op), K_PACKAGE);
+	return amlp_begin(a, op, sizeof(op), K_PACKAGE);
 }
 
 void aml_call(struct aml *a, const char *path, unsigned int nargs)
 {
-	if (!term_begin(a))
+	if (!amlp_term_begin(a))
 		return;
 	if (nargs > MAX_ARGS) {
-		fail(a, -EINVAL);
+		amlp_fail(a, -EINVAL);
 		return;
 	}
-	emit_namestring(a, path);
+	amlp_emit_namestring(a, path);
 	expect_args(a, nargs);
 }
 
@@ -435,60 +426,60 @@ void aml_name(struct aml *a, const char *path)
 
 void aml_local(struct aml *a, unsigned int n)
 {
-	if (!term_begin(a))
+	if (!amlp_term_begin(a))
 		return;
 	if (n > 7) {
-		fail(a, -EINVAL);
+		amlp_fail(a, -EINVAL);
 		return;
 	}
-	emit_byte(a, (uint8_t)(0x60 + n));
-	term_end(a);
+	amlp_emit_byte(a, (uint8_t)(0x60 + n));
+	amlp_term_end(a);
 }
 
 void aml_arg(struct aml *a, unsigned int n)
 {
-	if (!term_begin(a))
+	if (!amlp_term_begin(a))
 		return;
 	if (n >= MAX_ARGS) {
-		fail(a, -EINVAL);
+		amlp_fail(a, -EINVAL);
 		return;
 	}
-	emit_byte(a, (uint8_t)(0x68 + n));
-	term_end(a);
+	amlp_emit_byte(a, (uint8_t)(0x68 + n));
+	amlp_term_end(a);
 }
 
 void aml_no_target(struct aml *a)
 {
-	const struct aml_frame *f = top(a);
+	const struct aml_frame *f = amlp_top(a);
 
 	if (a->err)
 		return;
 	if (!f || f->kind != K_ARGS) { /* only ever an operand */
-		fail(a, -EINVAL);
+		amlp_fail(a, -EINVAL);
 		return;
 	}
-	emit_byte(a, 0x00);
-	term_end(a);
+	amlp_emit_byte(a, 0x00);
+	amlp_term_end(a);
 }
 
 void aml_op(struct aml *a, enum aml_opcode op)
 {
 	if ((unsigned int)op >= sizeof(ops) / sizeof(ops[0])) {
-		fail(a, -EINVAL);
+		amlp_fail(a, -EINVAL);
 		return;
 	}
-	if (!(ops[op].stmt ? stmt_begin(a) : term_begin(a)))
+	if (!(ops[op].stmt ? amlp_stmt_begin(a) : amlp_term_begin(a)))
 		return;
-	emit_byte(a, ops[op].code);
+	amlp_emit_byte(a, ops[op].code);
 	expect_args(a, ops[op].nargs);
 }
 
 void aml_name_def(struct aml *a, const char *path)
 {
-	if (!stmt_begin(a))
+	if (!amlp_stmt_begin(a))
 		return;
-	emit_byte(a, 0x08);
-	emit_namestring(a, path);
+	amlp_emit_byte(a, 0x08);
+	amlp_emit_namestring(a, path);
 	expect_args(a, 1);
 }
 
@@ -497,10 +488,10 @@ size_t aml_scope_begin(struct aml *a, const char *path)
 	static const uint8_t op[] = { 0x10 };
 	size_t mark;
 
-	if (!stmt_begin(a))
+	if (!amlp_stmt_begin(a))
 		return SIZE_MAX;
-	mark = begin(a, op, sizeof(op), K_TERMS);
-	emit_namestring(a, path);
+	mark = amlp_begin(a, op, sizeof(op), K_TERMS);
+	amlp_emit_namestring(a, path);
 	return mark;
 }
 
@@ -509,10 +500,10 @@ size_t aml_device_begin(struct aml *a, const char *path)
 	static const uint8_t op[] = { 0x5b, 0x82 };
 	size_t mark;
 
-	if (!stmt_begin(a))
+	if (!amlp_stmt_begin(a))
 		return SIZE_MAX;
-	mark = begin(a, op, sizeof(op), K_TERMS);
-	emit_namestring(a, path);
+	mark = amlp_begin(a, op, sizeof(op), K_TERMS);
+	amlp_emit_namestring(a, path);
 	return mark;
 }
 
@@ -522,168 +513,17 @@ size_t aml_method_begin(struct aml *a, const char *path, unsigned int nargs,
 	static const uint8_t op[] = { 0x14 };
 	size_t mark;
 
-	if (!stmt_begin(a))
+	if (!amlp_stmt_begin(a))
 		return SIZE_MAX;
 	if (nargs > MAX_ARGS) {
-		fail(a, -EINVAL);
+		amlp_fail(a, -EINVAL);
 		return SIZE_MAX;
 	}
-	mark = begin(a, op, sizeof(op), K_TERMS);
-	emit_namestring(a, path);
+	mark = amlp_begin(a, op, sizeof(op), K_TERMS);
+	amlp_emit_namestring(a, path);
 	/* MethodFlags: ArgCount in bits 2-0, SerializeFlag in bit 3. */
-	emit_byte(a, (uint8_t)(nargs | (serialized ? 0x08 : 0)));
+	amlp_emit_byte(a, (uint8_t)(nargs | (serialized ? 0x08 : 0)));
 	return mark;
-}
-
-void aml_mutex(struct aml *a, const char *path, unsigned int sync_level)
-{
-	static const uint8_t op[] = { 0x5b, 0x01 };
-
-	if (!stmt_begin(a))
-		return;
-	if (sync_level > 15) {
-		fail(a, -EINVAL);
-		return;
-	}
-	emit(a, op, sizeof(op));
-	emit_namestring(a, path);
-	emit_byte(a, (uint8_t)sync_level);
-	term_end(a);
-}
-
-void aml_acquire(struct aml *a, const char *mutex, uint16_t timeout_ms)
-{
-	static const uint8_t op[] = { 0x5b, 0x23 };
-	uint8_t t[2];
-
-	/* Not a statement: Acquire returns whether it timed out. */
-	if (!term_begin(a))
-		return;
-	emit(a, op, sizeof(op));
-	emit_namestring(a, mutex);
-	put_le(t, timeout_ms, sizeof(t));
-	emit(a, t, sizeof(t));
-	term_end(a);
-}
-
-void aml_release(struct aml *a, const char *mutex)
-{
-	static const uint8_t op[] = { 0x5b, 0x27 };
-
-	if (!stmt_begin(a))
-		return;
-	emit(a, op, sizeof(op));
-	emit_namestring(a, mutex);
-	term_end(a);
-}
-
-void aml_op_region(struct aml *a, const char *path, uint8_t space,
-		   uint64_t offset, uint64_t len)
-{
-	static const uint8_t op[] = { 0x5b, 0x80 };
-	uint8_t b[9];
-
-	if (!stmt_begin(a))
-		return;
-	emit(a, op, sizeof(op));
-	emit_namestring(a, path);
-	emit_byte(a, space);
-	emit(a, b, int_encode(b, offset));
-	emit(a, b, int_encode(b, len));
-	term_end(a);
-}
-
-size_t aml_field_begin(struct aml *a, const char *region,
-		       enum aml_field_access access, bool lock,
-		       enum aml_field_update update)
-{
-	static const uint8_t op[] = { 0x5b, 0x81 };
-	size_t mark;
-
-	if (!stmt_begin(a))
-		return SIZE_MAX;
-	if (access > AML_BUFFER_ACC || update > AML_WRITE_AS_ZEROS) {
-		fail(a, -EINVAL);
-		return SIZE_MAX;
-	}
-	mark = begin(a, op, sizeof(op), K_FIELD);
-	emit_namestring(a, region);
-	/* FieldFlags: AccessType 3-0, LockRule 4, UpdateRule 6-5. */
-	emit_byte(a, (uint8_t)(access | (lock ? 0x10 : 0) | update << 5));
-	return mark;
-}
-
-static struct aml_frame *in_field(struct aml *a)
-{
-	struct aml_frame *f = top(a);
-
-	if (a->err)
-		return NULL;
-	if (!f || f->kind != K_FIELD) {
-		fail(a, -EINVAL);
-		return NULL;
-	}
-	return f;
-}
-
-/* A field element: lead (NameSeg or ReservedField 0x00), width in bits as
- * a plain PkgLength. */
-static void field_element(struct aml *a, struct aml_frame *f,
-			  const char *seg, uint64_t bits)
-{
-	uint8_t pk[4];
-	int npk = -EINVAL;
-
-	if (bits > PKGLEN_MAX)
-		npk = -E2BIG;
-	else if (bits)
-		npk = aml_pkglen_encode(pk, (uint32_t)bits);
-	if (npk < 0) {
-		fail(a, npk);
-		return;
-	}
-	if (seg)
-		emit_seg(a, seg, strlen(seg));
-	else
-		emit_byte(a, 0x00);
-	emit(a, pk, (size_t)npk);
-	f->count += bits;
-}
-
-void aml_field_unit(struct aml *a, const char *seg, uint32_t bits)
-{
-	struct aml_frame *f = in_field(a);
-
-	if (!f)
-		return;
-	if (!seg_len(seg) || seg[seg_len(seg)]) {
-		fail(a, -EINVAL);
-		return;
-	}
-	field_element(a, f, seg, bits);
-}
-
-void aml_field_reserved(struct aml *a, uint32_t bits)
-{
-	struct aml_frame *f = in_field(a);
-
-	if (f)
-		field_element(a, f, NULL, bits);
-}
-
-void aml_field_offset(struct aml *a, uint32_t byte)
-{
-	struct aml_frame *f = in_field(a);
-	uint64_t bit = (uint64_t)byte * 8;
-
-	if (!f)
-		return;
-	if (bit < f->count) { /* fields only go forward */
-		fail(a, -EINVAL);
-		return;
-	}
-	if (bit > f->count) /* like iasl: Offset at the current bit is empty */
-		field_element(a, f, NULL, bit - f->count);
 }
 
 size_t aml_if_begin(struct aml *a)
@@ -691,10 +531,10 @@ size_t aml_if_begin(struct aml *a)
 	static const uint8_t op[] = { 0xa0 };
 	size_t mark;
 
-	if (!stmt_begin(a))
+	if (!amlp_stmt_begin(a))
 		return SIZE_MAX;
-	mark = begin(a, op, sizeof(op), K_IF);
-	push(a, K_ARGS, 1); /* the predicate */
+	mark = amlp_begin(a, op, sizeof(op), K_IF);
+	amlp_push(a, K_ARGS, 1); /* the predicate */
 	return mark;
 }
 
@@ -702,13 +542,13 @@ size_t aml_else_begin(struct aml *a)
 {
 	static const uint8_t op[] = { 0xa1 };
 
-	if (!stmt_begin(a))
+	if (!amlp_stmt_begin(a))
 		return SIZE_MAX;
 	if (a->len != a->if_end) {
-		fail(a, -EINVAL);
+		amlp_fail(a, -EINVAL);
 		return SIZE_MAX;
 	}
-	return begin(a, op, sizeof(op), K_TERMS);
+	return amlp_begin(a, op, sizeof(op), K_TERMS);
 }
 
 size_t aml_while_begin(struct aml *a)
@@ -716,86 +556,17 @@ size_t aml_while_begin(struct aml *a)
 	static const uint8_t op[] = { 0xa2 };
 	size_t mark;
 
-	if (!stmt_begin(a))
+	if (!amlp_stmt_begin(a))
 		return SIZE_MAX;
-	mark = begin(a, op, sizeof(op), K_TERMS);
-	push(a, K_ARGS, 1); /* the predicate */
+	mark = amlp_begin(a, op, sizeof(op), K_TERMS);
+	amlp_push(a, K_ARGS, 1); /* the predicate */
 	return mark;
-}
-
-size_t aml_restemplate_begin(struct aml *a)
-{
-	static const uint8_t op[] = { 0x11 };
-
-	if (!term_begin(a))
-		return SIZE_MAX;
-	return begin(a, op, sizeof(op), K_RESOURCES);
-}
-
-static bool in_resources(struct aml *a)
-{
-	const struct aml_frame *f = top(a);
-
-	if (a->err)
-		return false;
-	if (!f || f->kind != K_RESOURCES) {
-		fail(a, -EINVAL);
-		return false;
-	}
-	return true;
-}
-
-void aml_res_io(struct aml *a, bool decode16, uint16_t min, uint16_t max,
-		uint8_t align, uint8_t len)
-{
-	uint8_t d[8] = { 0x47, decode16 ? 1 : 0 }; /* small item, 7 bytes */
-
-	if (!in_resources(a))
-		return;
-	put_le(d + 2, min, 2);
-	put_le(d + 4, max, 2);
-	d[6] = align;
-	d[7] = len;
-	emit(a, d, sizeof(d));
-}
-
-/* Large address space descriptor: tag, length, resource type, flags, then
- * granularity, min, max, translation, length, each width bytes. */
-static void addr_space(struct aml *a, uint8_t tag, uint8_t type,
-		       const struct aml_addr_space *r, size_t width)
-{
-	const uint64_t v[] = { r->granularity, r->min, r->max, r->translation,
-			       r->length };
-	uint8_t d[6 + 5 * 8] = { tag, 0, 0, type, r->flags, r->type_flags };
-	size_t n = 6 + 5 * width;
-
-	if (!in_resources(a))
-		return;
-	put_le(d + 1, n - 3, 2);
-	for (size_t i = 0; i < 5; i++) {
-		if (width < 8 && v[i] >> (8 * width)) {
-			fail(a, -ERANGE);
-			return;
-		}
-		put_le(d + 6 + i * width, v[i], width);
-	}
-	emit(a, d, n);
-}
-
-void aml_res_word_io(struct aml *a, const struct aml_addr_space *r)
-{
-	addr_space(a, 0x88, 1, r, 2);
-}
-
-void aml_res_qword_memory(struct aml *a, const struct aml_addr_space *r)
-{
-	addr_space(a, 0x8a, 0, r, 8);
 }
 
 void aml_end(struct aml *a, size_t mark)
 {
 	static const uint8_t end_tag[] = { 0x79, 0x00 }; /* checksum 0: valid */
-	struct aml_frame *f = top(a);
+	struct aml_frame *f = amlp_top(a);
 	uint8_t pre[4 + 9], inner[9];
 	size_t ninner = 0;
 	uint8_t kind;
@@ -804,23 +575,23 @@ void aml_end(struct aml *a, size_t mark)
 	if (a->err)
 		return;
 	if (!f || f->kind == K_ARGS || f->pos != mark) {
-		fail(a, -EINVAL);
+		amlp_fail(a, -EINVAL);
 		return;
 	}
 	kind = f->kind;
 	if (kind == K_PACKAGE) {
 		if (f->count > UINT8_MAX) { /* NumElements is one byte */
-			fail(a, -E2BIG);
+			amlp_fail(a, -E2BIG);
 			return;
 		}
 		inner[ninner++] = (uint8_t)f->count;
 	} else if (kind == K_RESOURCES) {
-		emit(a, end_tag, sizeof(end_tag));
-		ninner = int_encode(inner, a->len - f->pos); /* BufferSize */
+		amlp_emit(a, end_tag, sizeof(end_tag));
+		ninner = amlp_int_encode(inner, a->len - f->pos); /* BufferSize */
 	}
 	npk = pkglen_for_body(pre, a->len - f->pos + ninner);
 	if (npk < 0) {
-		fail(a, npk);
+		amlp_fail(a, npk);
 		return;
 	}
 	memcpy(pre + npk, inner, ninner);
@@ -828,5 +599,5 @@ void aml_end(struct aml *a, size_t mark)
 	a->depth--;
 	if (kind == K_IF)
 		a->if_end = a->len;
-	term_end(a);
+	amlp_term_end(a);
 }
