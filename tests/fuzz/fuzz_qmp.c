@@ -236,20 +236,25 @@ static struct qmp_client *server_side(void)
  * is deferred (a value left unfinished just waits, as in QEMU). After the
  * input's last segment the client hangs up without waiting for a deferred
  * reply. A segment that starts with 0xfe is followed by 80 KiB of 'x', a
- * value over the length limit. */
+ * value over the length limit; one that starts with 0xfd is sent by a
+ * client that reads nothing meanwhile (memplug's socket buffers are made
+ * small, so its replies wait in its own output buffer). */
 static void client_segment(struct conn *c, const uint8_t *p, size_t n,
 			   bool last)
 {
+	bool reading = true;
+
 	static char pad[80 * 1024];
 	struct { const void *p; size_t n; } part[2] = { { p, n }, { pad, 0 } };
 	unsigned int i = 0;
 
 	if (!pad[0])
 		memset(pad, 'x', sizeof(pad));
-	if (n && p[0] == 0xfe) {
+	if (n && (p[0] == 0xfe || p[0] == 0xfd)) {
 		part[0].p = p + 1;
 		part[0].n = n - 1;
-		part[1].n = sizeof(pad);
+		part[1].n = p[0] == 0xfe ? sizeof(pad) : 0;
+		reading = p[0] != 0xfd;
 	}
 	for (;;) {
 		struct qmp_client *sc = server_side();
@@ -268,10 +273,14 @@ static void client_segment(struct conn *c, const uint8_t *p, size_t n,
 		}
 		if (!sc || ioctl(sc->w.fd, FIONREAD, &queued) < 0)
 			break;
-		if (i == 2 && !queued && (!sc->waiting || last))
+		/* Room in the client's buffer first: memplug may be waiting
+		 * for it (EPOLLOUT), with nothing else to wake the loop. */
+		if (reading)
+			drain(c);
+		if (i == 2 && !queued && (!sc->waiting || last) &&
+		    (!sc->want_out || !reading))
 			break;
 		loop_run_once(&m.loop);
-		drain(c);
 	}
 	drain(c);
 }
@@ -390,6 +399,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		die("cannot connect to the control socket");
 	while (!server_side())
 		loop_run_once(&m.loop); /* the accept */
+	/* Small buffers both ways: a client that stops reading fills them
+	 * with a few replies. */
+	setsockopt(server_side()->w.fd, SOL_SOCKET, SO_SNDBUF, &(int){ 4096 },
+		   sizeof(int));
+	setsockopt(c.fd, SOL_SOCKET, SO_RCVBUF, &(int){ 4096 }, sizeof(int));
 	while (size || client) {
 		const uint8_t *end = memchr(data, 0xff, size);
 		size_t n = end ? (size_t)(end - data) : size;
