@@ -472,14 +472,75 @@ static bool range_free(const struct dimms *d, uint64_t addr, uint64_t size)
 	return true;
 }
 
+/* The slot asked for if it is free, else the first free one. */
+static int pick_slot(const struct dimms *d, const struct dimm_args *a,
+		     char *err, size_t errlen)
+{
+	const struct memmap *m = d->map;
+
+	if (a->slot >= 0) {
+		if ((unsigned int)a->slot >= m->slots) {
+			snprintf(err, errlen, "slot %d does not exist (slots 0-%u)",
+				 a->slot, m->slots - 1);
+			return -EINVAL;
+		}
+		if (d->slots[a->slot].state != DIMM_EMPTY) {
+			snprintf(err, errlen, "slot %d is in use by DIMM %s",
+				 a->slot, dimm_name(&d->slots[a->slot]));
+			return -EBUSY;
+		}
+		return a->slot;
+	}
+	for (unsigned int i = 0; i < m->slots; i++)
+		if (d->slots[i].state == DIMM_EMPTY)
+			return (int)i;
+	snprintf(err, errlen, "no free DIMM slot (all %u in use)", m->slots);
+	return -ENOSPC;
+}
+
+/* The address asked for (want) if it is a free aligned range of the
+ * window, else the first free range of size. */
+static int place(const struct dimms *d, uint64_t want, uint64_t size,
+		 uint64_t *addr, char *err, size_t errlen)
+{
+	const struct memmap *m = d->map;
+	uint64_t end = m->hp_base + m->hp_size;
+	char s1[32];
+
+	if (want) {
+		if (want % d->block || want < m->hp_base || want > end - size ||
+		    !range_free(d, want, size)) {
+			snprintf(err, errlen, "addr 0x%" PRIx64 " is not a free, "
+				 "%s-aligned range of the hotplug window "
+				 "0x%" PRIx64 "-0x%" PRIx64, want,
+				 size_fmt(d->block, s1, sizeof(s1)),
+				 m->hp_base, end);
+			return -EINVAL;
+		}
+		*addr = want;
+		return 0;
+	}
+	/* First fit; the window is as large as maxmem - memory, so a DIMM
+	 * that fits the room left can fail only through fragmentation. */
+	for (uint64_t at = m->hp_base; at + size <= end; at += d->block) {
+		if (range_free(d, at, size)) {
+			*addr = at;
+			return 0;
+		}
+	}
+	snprintf(err, errlen, "no free range of %s in the hotplug window "
+		 "(fragmented by removed DIMMs)", size_fmt(size, s1, sizeof(s1)));
+	return -ENOSPC;
+}
+
 int dimm_check(struct dimms *d, const struct dimm_args *a, uint64_t *addr,
 	       char *err, size_t errlen)
 {
 	const struct memmap *m = d->map;
-	uint64_t used = 0, size, end = m->hp_base + m->hp_size;
+	uint64_t used = 0, size;
 	struct backend *b;
 	char s1[32], s2[32], s3[32];
-	int slot = -1, r;
+	int slot, r;
 
 	if (!m->slots) {
 		snprintf(err, errlen, "memory hotplug is off: start memplug with "
@@ -527,53 +588,10 @@ int dimm_check(struct dimms *d, const struct dimm_args *a, uint64_t *addr,
 			 size_fmt(m->maxmem, s3, sizeof(s3)));
 		return -ENOSPC;
 	}
-	if (a->slot >= 0) {
-		if ((unsigned int)a->slot >= m->slots) {
-			snprintf(err, errlen, "slot %d does not exist (slots 0-%u)",
-				 a->slot, m->slots - 1);
-			return -EINVAL;
-		}
-		if (d->slots[a->slot].state != DIMM_EMPTY) {
-			snprintf(err, errlen, "slot %d is in use by DIMM %s",
-				 a->slot, dimm_name(&d->slots[a->slot]));
-			return -EBUSY;
-		}
-		slot = a->slot;
-	} else {
-		for (unsigned int i = 0; i < m->slots && slot < 0; i++)
-			if (d->slots[i].state == DIMM_EMPTY)
-				slot = (int)i;
-		if (slot < 0) {
-			snprintf(err, errlen, "no free DIMM slot (all %u in use)",
-				 m->slots);
-			return -ENOSPC;
-		}
-	}
-	if (a->addr) {
-		if (a->addr % d->block || a->addr < m->hp_base ||
-		    a->addr > end - size || !range_free(d, a->addr, size)) {
-			snprintf(err, errlen, "addr 0x%" PRIx64 " is not a free, "
-				 "%s-aligned range of the hotplug window "
-				 "0x%" PRIx64 "-0x%" PRIx64, a->addr,
-				 size_fmt(d->block, s1, sizeof(s1)),
-				 m->hp_base, end);
-			return -EINVAL;
-		}
-		*addr = a->addr;
+	if ((slot = pick_slot(d, a, err, errlen)) < 0)
 		return slot;
-	}
-	/* First fit; the window is as large as maxmem - memory, so a DIMM
-	 * that fits the room left can fail only through fragmentation. */
-	for (uint64_t at = m->hp_base; at + size <= end; at += d->block) {
-		if (range_free(d, at, size)) {
-			*addr = at;
-			return slot;
-		}
-	}
-	snprintf(err, errlen, "no free range of %s in the hotplug window "
-		 "(fragmented by removed DIMMs)",
-		 size_fmt(size, s1, sizeof(s1)));
-	return -ENOSPC;
+	r = place(d, a->addr, size, addr, err, errlen);
+	return r < 0 ? r : slot;
 }
 
 void dimm_commit(struct dimms *d, int slot, const struct dimm_args *a,
