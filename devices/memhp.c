@@ -302,7 +302,8 @@ int memhp_coldplug(struct memhp *m, unsigned int slot, uint64_t base,
 	return memhp_fill(m, slot, base, size, pxm, false);
 }
 
-int memhp_unplug_request(struct memhp *m, unsigned int slot)
+/* A removal request (again: repeated while pending), event line raised. */
+static int unplug_request(struct memhp *m, unsigned int slot, bool again)
 {
 	struct memhp_slot *s;
 	int r = 0;
@@ -311,39 +312,28 @@ int memhp_unplug_request(struct memhp *m, unsigned int slot)
 		return -EINVAL;
 	pthread_mutex_lock(&m->lock);
 	s = &m->slots[slot];
-	if (!s->enabled) {
+	if (!s->enabled)
 		r = -ENOENT;
-	} else if (s->eject_ok || s->remove) {
-		/* remove without eject_ok: the guest has ejected and the VMM
-		 * has not cleared the slot yet. */
+	/* remove without eject_ok: the guest has ejected and the VMM has not
+	 * cleared the slot yet. */
+	else if (again ? !s->eject_ok : s->eject_ok || s->remove)
 		r = -EALREADY;
-	} else {
-		s->remove = true;
-		s->eject_ok = true;
-	}
+	else
+		s->remove = s->eject_ok = true;
 	pthread_mutex_unlock(&m->lock);
 	if (r == 0)
 		irq_set(&m->event, 1);
 	return r;
 }
 
+int memhp_unplug_request(struct memhp *m, unsigned int slot)
+{
+	return unplug_request(m, slot, false);
+}
+
 int memhp_unplug_renotify(struct memhp *m, unsigned int slot)
 {
-	struct memhp_slot *s;
-	int r = 0;
-
-	if (slot >= m->nslots)
-		return -EINVAL;
-	pthread_mutex_lock(&m->lock);
-	s = &m->slots[slot];
-	if (!s->enabled || !s->eject_ok)
-		r = s->enabled ? -EALREADY : -ENOENT;
-	else
-		s->remove = true;
-	pthread_mutex_unlock(&m->lock);
-	if (r == 0)
-		irq_set(&m->event, 1);
-	return r;
+	return unplug_request(m, slot, true);
 }
 
 int memhp_unplug_cancel(struct memhp *m, unsigned int slot)
