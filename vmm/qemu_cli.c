@@ -74,12 +74,15 @@ static struct config_dimm *new_cold(struct config *c, const char *opt,
 
 /* -m [size=]SIZE[,slots=N][,maxmem=SIZE]: a bare first size counts MiB,
  * a bare maxmem bytes, as in QEMU. */
-static int opt_m(struct config *c, char *v, char *err, size_t errlen)
+static int opt_m(struct config *c, struct qemu_cli *q, const char *opt,
+		 char *v, char *err, size_t errlen)
 {
 	struct kv kv[MAX_PAIRS];
 	char *first, *spec = strdup(v);
 	int n = split(v, &first, kv, err, errlen, "m"), r = 0;
 
+	(void)q;
+	(void)opt;
 	if (first && size_parse(first, SIZE_MIB, &c->mem) < 0)
 		r = -EINVAL;
 	for (int i = 0; r == 0 && i < n; i++) {
@@ -102,12 +105,15 @@ static int opt_m(struct config *c, char *v, char *err, size_t errlen)
 }
 
 /* -smp N or -smp cpus=N (memplug has one socket of N cores). */
-static int opt_smp(struct config *c, char *v, char *err, size_t errlen)
+static int opt_smp(struct config *c, struct qemu_cli *q, const char *opt,
+		   char *v, char *err, size_t errlen)
 {
 	struct kv kv[MAX_PAIRS];
 	char *first;
 	int n = split(v, &first, kv, err, errlen, "smp"), r = 0;
 
+	(void)q;
+	(void)opt;
 	if (n < 0)
 		return n;
 	if (first)
@@ -128,7 +134,8 @@ static int opt_smp(struct config *c, char *v, char *err, size_t errlen)
 
 /* -object memory-backend-{ram,memfd,file},id=ID,... with QEMU's members,
  * parsed by the same parser as object-add (vmm/memdev.h). */
-static int opt_object(struct config *c, char *v, char *err, size_t errlen)
+static int opt_object(struct config *c, struct qemu_cli *q, const char *opt,
+		      char *v, char *err, size_t errlen)
 {
 	struct config_dimm *d = new_cold(c, "-object", v, err, errlen);
 	struct kv kv[MAX_PAIRS];
@@ -136,6 +143,8 @@ static int opt_object(struct config *c, char *v, char *err, size_t errlen)
 	char *type;
 	int n, r;
 
+	(void)q;
+	(void)opt;
 	if (!d)
 		return -EINVAL;
 	if ((n = split(d->text, &type, kv, err, errlen, "object")) < 0)
@@ -175,7 +184,8 @@ static int opt_object(struct config *c, char *v, char *err, size_t errlen)
 }
 
 /* -device pc-dimm[,id=ID],memdev=ID[,node=N][,slot=N][,addr=A] */
-static int opt_device(struct config *c, char *v, char *err, size_t errlen)
+static int opt_device(struct config *c, struct qemu_cli *q, const char *opt,
+		      char *v, char *err, size_t errlen)
 {
 	struct config_dimm *d = new_cold(c, "-device", v, err, errlen);
 	struct dimm_args *a;
@@ -183,6 +193,8 @@ static int opt_device(struct config *c, char *v, char *err, size_t errlen)
 	char *driver, *end;
 	int n;
 
+	(void)q;
+	(void)opt;
 	if (!d)
 		return -EINVAL;
 	a = &d->dimm;
@@ -226,14 +238,15 @@ static int opt_device(struct config *c, char *v, char *err, size_t errlen)
 
 /* -numa node[,nodeid=N][,cpus=..]: memplug spreads RAM and vCPUs over
  * the nodes itself, so only their count is taken. */
-static int opt_numa(struct config *c, struct qemu_cli *q, char *v, char *err,
-		    size_t errlen)
+static int opt_numa(struct config *c, struct qemu_cli *q, const char *opt,
+		    char *v, char *err, size_t errlen)
 {
 	struct kv kv[MAX_PAIRS];
 	char *kind;
 	unsigned int id = q->numa_nodes;
 	int n = split(v, &kind, kv, err, errlen, "numa");
 
+	(void)opt;
 	if (n < 0)
 		return n;
 	if (!kind || strcmp(kind, "node"))
@@ -286,12 +299,15 @@ static int unix_server(const char *opt, const char *path, const struct kv *kv,
 	return 0;
 }
 
-static int opt_qmp(struct config *c, char *v, char *err, size_t errlen)
+static int opt_qmp(struct config *c, struct qemu_cli *q, const char *opt,
+		   char *v, char *err, size_t errlen)
 {
 	struct kv kv[MAX_PAIRS];
 	char *addr;
 	int n = split(v, &addr, kv, err, errlen, "qmp");
 
+	(void)q;
+	(void)opt;
 	if (n < 0)
 		return n;
 	if (!addr || strncmp(addr, "unix:", 5))
@@ -301,13 +317,16 @@ static int opt_qmp(struct config *c, char *v, char *err, size_t errlen)
 }
 
 /* -chardev socket,id=X,path=P,server=on,wait=off, for a -mon. */
-static int opt_chardev(struct qemu_cli *q, char *v, char *err, size_t errlen)
+static int opt_chardev(struct config *c, struct qemu_cli *q, const char *opt,
+		       char *v, char *err, size_t errlen)
 {
 	struct kv kv[MAX_PAIRS];
 	const char *path = NULL;
 	char *backend;
 	int n = split(v, &backend, kv, err, errlen, "chardev");
 
+	(void)c;
+	(void)opt;
 	if (n < 0)
 		return n;
 	if (!backend || strcmp(backend, "socket"))
@@ -327,13 +346,16 @@ static int opt_chardev(struct qemu_cli *q, char *v, char *err, size_t errlen)
 	return 0;
 }
 
-static int opt_mon(struct qemu_cli *q, char *v, char *err, size_t errlen)
+static int opt_mon(struct config *c, struct qemu_cli *q, const char *opt,
+		   char *v, char *err, size_t errlen)
 {
 	struct kv kv[MAX_PAIRS];
 	char *first;
 	int n = split(v, &first, kv, err, errlen, "mon");
 	bool control = false;
 
+	(void)c;
+	(void)opt;
 	if (n < 0)
 		return n;
 	for (int i = 0; i < n; i++) {
@@ -350,7 +372,8 @@ static int opt_mon(struct qemu_cli *q, char *v, char *err, size_t errlen)
 }
 
 /* Options that name what memplug always is or does. */
-static int opt_fixed(const char *opt, const char *v, char *err, size_t errlen)
+static int opt_fixed(struct config *c, struct qemu_cli *q, const char *opt,
+		     char *v, char *err, size_t errlen)
 {
 	static const char *const ok[][2] = {
 		{ "serial", "stdio" }, { "accel", "kvm" }, { "machine", "pc" },
@@ -359,6 +382,8 @@ static int opt_fixed(const char *opt, const char *v, char *err, size_t errlen)
 	};
 	char what[160];
 
+	(void)c;
+	(void)q;
 	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++)
 		if (!strcmp(ok[i][0], opt) && !strcmp(ok[i][1], v))
 			return 0;
@@ -366,64 +391,77 @@ static int opt_fixed(const char *opt, const char *v, char *err, size_t errlen)
 	return unsupported(what, err, errlen);
 }
 
+static int opt_value(struct config *c, struct qemu_cli *q, const char *opt,
+		     char *v, char *err, size_t errlen)
+{
+	(void)q;
+	(void)err;
+	(void)errlen;
+	if (!strcmp(opt, "kernel"))
+		c->kernel = v;
+	else if (!strcmp(opt, "initrd"))
+		c->initrd = v;
+	else
+		c->cmdline = v; /* -append */
+	return 0;
+}
+
+static int opt_flag(struct config *c, struct qemu_cli *q, const char *opt,
+		    char *v, char *err, size_t errlen)
+{
+	(void)q;
+	(void)v;
+	(void)err;
+	(void)errlen;
+	if (!strcmp(opt, "no-reboot"))
+		c->no_reboot = true;
+	return 0;
+}
+
+/* Every QEMU option memplug takes; flags take no value. */
+static const struct qemu_opt {
+	const char *name;
+	bool flag;
+	int (*fn)(struct config *c, struct qemu_cli *q, const char *opt,
+		  char *v, char *err, size_t errlen);
+} qemu_opts[] = {
+	{ "m", false, opt_m }, { "smp", false, opt_smp },
+	{ "object", false, opt_object }, { "device", false, opt_device },
+	{ "numa", false, opt_numa }, { "qmp", false, opt_qmp },
+	{ "chardev", false, opt_chardev }, { "mon", false, opt_mon },
+	{ "kernel", false, opt_value }, { "initrd", false, opt_value },
+	{ "append", false, opt_value },
+	{ "serial", false, opt_fixed }, { "accel", false, opt_fixed },
+	{ "machine", false, opt_fixed }, { "M", false, opt_fixed },
+	{ "cpu", false, opt_fixed }, { "display", false, opt_fixed },
+	{ "nographic", true, opt_flag }, { "enable-kvm", true, opt_flag },
+	{ "nodefaults", true, opt_flag }, { "no-reboot", true, opt_flag },
+};
+
 int qemu_cli_option(struct config *c, struct qemu_cli *q, int argc,
 		    char **argv, int *i, char *err, size_t errlen)
 {
-	static const char *const flags[] = { "nographic", "enable-kvm",
-					     "nodefaults", "no-reboot", NULL };
 	const char *a = argv[*i], *opt = a + 1;
-	char *v;
+	const struct qemu_opt *o = NULL;
+	char *v = NULL;
 
 	/* memplug's own: --long, -v (-vv), -h, -V; an argument. */
 	if (a[0] != '-' || a[1] == '-' || !a[1] || !a[1 + strspn(a + 1, "vhV")])
 		return 0;
-	for (const char *const *f = flags; *f; f++)
-		if (!strcmp(opt, *f)) {
-			if (!strcmp(opt, "no-reboot"))
-				c->no_reboot = true;
-			return 1;
-		}
-	if (!strcmp(opt, "m") || !strcmp(opt, "smp") || !strcmp(opt, "object") ||
-	    !strcmp(opt, "device") || !strcmp(opt, "numa") ||
-	    !strcmp(opt, "kernel") || !strcmp(opt, "initrd") ||
-	    !strcmp(opt, "append") || !strcmp(opt, "qmp") ||
-	    !strcmp(opt, "chardev") || !strcmp(opt, "mon") ||
-	    !strcmp(opt, "serial") || !strcmp(opt, "accel") ||
-	    !strcmp(opt, "machine") || !strcmp(opt, "M") ||
-	    !strcmp(opt, "cpu") || !strcmp(opt, "display")) {
+	for (size_t k = 0; k < sizeof(qemu_opts) / sizeof(qemu_opts[0]) && !o;
+	     k++)
+		if (!strcmp(qemu_opts[k].name, opt))
+			o = &qemu_opts[k];
+	if (!o)
+		return unsupported(a, err, errlen);
+	if (!o->flag) {
 		if (*i + 1 >= argc) {
 			snprintf(err, errlen, "%s needs a value", a);
 			return -EINVAL;
 		}
 		v = argv[++*i];
-	} else {
-		return unsupported(a, err, errlen);
 	}
-	if (!strcmp(opt, "kernel"))
-		c->kernel = v;
-	else if (!strcmp(opt, "initrd"))
-		c->initrd = v;
-	else if (!strcmp(opt, "append"))
-		c->cmdline = v;
-	else if (!strcmp(opt, "m"))
-		return opt_m(c, v, err, errlen) < 0 ? -EINVAL : 1;
-	else if (!strcmp(opt, "smp"))
-		return opt_smp(c, v, err, errlen) < 0 ? -EINVAL : 1;
-	else if (!strcmp(opt, "object"))
-		return opt_object(c, v, err, errlen) < 0 ? -EINVAL : 1;
-	else if (!strcmp(opt, "device"))
-		return opt_device(c, v, err, errlen) < 0 ? -EINVAL : 1;
-	else if (!strcmp(opt, "numa"))
-		return opt_numa(c, q, v, err, errlen) < 0 ? -EINVAL : 1;
-	else if (!strcmp(opt, "qmp"))
-		return opt_qmp(c, v, err, errlen) < 0 ? -EINVAL : 1;
-	else if (!strcmp(opt, "chardev"))
-		return opt_chardev(q, v, err, errlen) < 0 ? -EINVAL : 1;
-	else if (!strcmp(opt, "mon"))
-		return opt_mon(q, v, err, errlen) < 0 ? -EINVAL : 1;
-	else if (opt_fixed(opt, v, err, errlen) < 0)
-		return -EINVAL;
-	return 1;
+	return o->fn(c, q, opt, v, err, errlen) < 0 ? -EINVAL : 1;
 }
 
 int qemu_cli_finish(struct config *c, const struct qemu_cli *q, char *err,
