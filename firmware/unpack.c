@@ -16,7 +16,7 @@
 #define HDR_VERSION 0x206
 #define HDR_PAYLOAD_OFFSET 0x248
 #define HDR_PAYLOAD_LENGTH 0x24c
-#define HDR_END 0x250
+#define HDR_END UNPACK_HDR_LEN
 #define PROTOCOL_PAYLOAD 0x0208
 
 /* The kernel's lz4 is the legacy frame: this magic, then blocks, each a
@@ -30,12 +30,17 @@ static uint32_t le32(const uint8_t *p)
 	       (uint32_t)p[3] << 24;
 }
 
+bool unpack_is_bzimage(const uint8_t *hdr, size_t len)
+{
+	return len >= HDR_END && !memcmp(hdr + HDR_MAGIC, "HdrS", 4);
+}
+
 int unpack_payload(const uint8_t *img, size_t len, const uint8_t **payload,
 		   size_t *payload_len, char *err, size_t errlen)
 {
 	uint64_t setup, off, plen;
 
-	if (len < HDR_END || memcmp(img + HDR_MAGIC, "HdrS", 4)) {
+	if (!unpack_is_bzimage(img, len)) {
 		snprintf(err, errlen, "is not a bzImage (no \"HdrS\" header)");
 		return -ENOEXEC;
 	}

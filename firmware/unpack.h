@@ -7,6 +7,7 @@
 #ifndef MEMPLUG_FIRMWARE_UNPACK_H
 #define MEMPLUG_FIRMWARE_UNPACK_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -18,6 +19,12 @@ enum unpack_format {
 /* The largest kernel memplug unpacks: far above any x86 vmlinux. */
 #define UNPACK_MAX (512u << 20)
 
+/* The setup header's length: enough of a file to tell a bzImage. */
+#define UNPACK_HDR_LEN 0x250
+
+/* Whether the file's first len bytes (at least UNPACK_HDR_LEN) are a
+ * bzImage's: the "HdrS" magic of the setup header. */
+bool unpack_is_bzimage(const uint8_t *hdr, size_t len);
 /* The payload of a bzImage in img. Returns 0, or -ENOEXEC with a message
  * (not a bzImage, protocol before 2.08, payload outside the file). */
 int unpack_payload(const uint8_t *img, size_t len, const uint8_t **payload,

@@ -137,6 +137,7 @@ static int memory_copy(const uint8_t *elf, size_t len)
 static int unpack(struct kernel_image *k, const uint8_t *img, size_t len)
 {
 	const uint8_t *payload;
+	enum unpack_format f;
 	uint8_t *elf;
 	size_t plen, elen;
 	char err[256];
@@ -146,12 +147,13 @@ static int unpack(struct kernel_image *k, const uint8_t *img, size_t len)
 		log_info("kernel %s %s; booting it as it is", k->path, err);
 		return -ENOTSUP;
 	}
+	f = unpack_format_of(payload, plen);
 	if (cache_path(img, len, k->cache_path, sizeof(k->cache_path)) == 0) {
 		fd = open(k->cache_path, O_RDONLY | O_CLOEXEC);
 		if (fd >= 0) {
 			k->fd = fd;
 			k->cached = true;
-			k->unpacked = unpack_format_of(payload, plen);
+			k->unpacked = f;
 			return 0;
 		}
 	} else {
@@ -184,14 +186,34 @@ static int unpack(struct kernel_image *k, const uint8_t *img, size_t len)
 		return fd;
 	}
 	k->fd = fd;
-	k->unpacked = unpack_format_of(payload, plen);
+	k->unpacked = f;
 	return 0;
+}
+
+/* The whole file into *img if it is a bzImage; *img NULL if it is not
+ * (or there is no memory to hold it: it boots as it is then). Returns 0
+ * or -errno of a read. */
+static int read_bzimage(int fd, size_t size, uint8_t **img)
+{
+	uint8_t hdr[UNPACK_HDR_LEN];
+	int r;
+
+	*img = NULL;
+	if ((r = read_all(fd, hdr, sizeof(hdr))) < 0)
+		return r;
+	if (!unpack_is_bzimage(hdr, sizeof(hdr)) || !(*img = malloc(size)))
+		return 0;
+	if ((r = read_all(fd, *img, size)) < 0) {
+		free(*img);
+		*img = NULL;
+	}
+	return r;
 }
 
 int kernel_image_open(struct kernel_image *k, const char *path, bool unpack_it)
 {
-	struct stat st;
 	uint8_t *img;
+	struct stat st;
 	int fd, r;
 
 	memset(k, 0, sizeof(*k));
@@ -209,15 +231,16 @@ int kernel_image_open(struct kernel_image *k, const char *path, bool unpack_it)
 		return -EINVAL;
 	}
 	k->fd = fd;
-	if (!unpack_it || st.st_size < 0x250 || (uint64_t)st.st_size > BZIMAGE_MAX)
+	/* Only a bzImage is read whole: a vmlinux is loaded as it is. */
+	if (!unpack_it || st.st_size < UNPACK_HDR_LEN ||
+	    (uint64_t)st.st_size > BZIMAGE_MAX)
 		return 0;
-	img = malloc((size_t)st.st_size);
-	if (!img)
+	r = read_bzimage(fd, (size_t)st.st_size, &img);
+	if (r == 0 && !img)
 		return 0;
-	r = read_all(fd, img, (size_t)st.st_size);
-	if (r < 0)
+	if (r < 0) {
 		log_error("kernel %s cannot be read: %s", path, strerror(-r));
-	else if (!memcmp(img + 0x202, "HdrS", 4)) {
+	} else {
 		k->fd = -1;
 		r = unpack(k, img, (size_t)st.st_size);
 		if (r == 0)
