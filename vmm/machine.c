@@ -223,26 +223,26 @@ int machine_run(struct machine *m)
 		vm_destroy(&m->vm);
 		pthread_mutex_lock(&m->lock);
 		hotplug_boot_end(m);
-		/* QEMU's -no-reboot: a reset ends the run as a shutdown. */
-		if (why == VM_RESET && m->cfg->no_reboot) {
-			machine_push_event(m, "SHUTDOWN", json_pack(
-				"{s:b,s:s}", "guest", !m->host_reset, "reason",
-				m->host_reset ? "host-qmp-system-reset"
-					      : "guest-reset"));
+		if (why == VM_RESET) {
+			/* QEMU's -no-reboot: a reset ends the run as a
+			 * shutdown, with the reset's reason. */
+			bool stop = m->cfg->no_reboot;
+
+			machine_push_event(m, stop ? "SHUTDOWN" : "RESET",
+					   json_pack("{s:b,s:s}", "guest",
+						     !m->host_reset, "reason",
+						     m->host_reset ?
+						     "host-qmp-system-reset" :
+						     "guest-reset"));
+			m->host_reset = false;
 			pthread_mutex_unlock(&m->lock);
+			if (!stop) {
+				log_info("restarting the guest");
+				continue;
+			}
 			flush_events(&m->notify_w, 0);
 			log_info("the guest reset; -no-reboot: stopping");
 			return 0;
-		}
-		if (why == VM_RESET) {
-			machine_push_event(m, "RESET", json_pack(
-				"{s:b,s:s}", "guest", !m->host_reset, "reason",
-				m->host_reset ? "host-qmp-system-reset"
-					      : "guest-reset"));
-			m->host_reset = false;
-			pthread_mutex_unlock(&m->lock);
-			log_info("restarting the guest");
-			continue;
 		}
 		machine_push_event(m, "SHUTDOWN", json_pack(
 			"{s:b,s:s}", "guest", why == VM_POWEROFF, "reason",
