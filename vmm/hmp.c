@@ -8,7 +8,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "vmm/keyval.h"
 #include "vmm/qmp_cmds.h"
+
+/* The key=value pairs of an object_add or device_add line, at most. */
+#define HMP_MAX_PAIRS 64
 
 /* The output of one HMP command; QEMU's monitor ends its lines "\r\n". */
 struct out {
@@ -71,27 +75,21 @@ static json_t *qmp(struct machine *m, const char *name, json_t *args,
 /* "TYPE,k=v,k=v": {first: TYPE, k: v, ...}, or NULL with the error said. */
 static json_t *options(const char *arg, const char *first, struct out *o)
 {
-	json_t *a = json_object();
-	char *s = strdup(arg ? arg : ""), *save = NULL, *tok;
-	bool head = true;
+	struct keyval kv[HMP_MAX_PAIRS];
+	char *s = strdup(arg ? arg : ""), *head = NULL;
+	json_t *a = NULL;
+	int n = s ? keyval_split(s, &head, kv, HMP_MAX_PAIRS) : -ENOMEM;
 
-	for (tok = strtok_r(s, ",", &save); tok && a;
-	     tok = strtok_r(NULL, ",", &save), head = false) {
-		char *eq = strchr(tok, '=');
-
-		if (head && !eq) {
-			json_object_set_new(a, first, json_string(tok));
-			continue;
-		}
-		if (!eq) {
-			say(o, "Error: Invalid parameter '%s'\r\n", tok);
-			json_decref(a);
-			a = NULL;
+	for (int i = 0; i < n; i++)
+		if (!kv[i].val) {
+			say(o, "Error: Invalid parameter '%s'\r\n", kv[i].key);
+			n = -EINVAL;
 			break;
 		}
-		*eq = 0;
-		json_object_set_new(a, tok, qmp_typed_value(eq + 1));
-	}
+	if (n == -E2BIG)
+		say(o, "Error: more than %d parameters\r\n", HMP_MAX_PAIRS);
+	if (n >= 0 && (a = keyval_object(kv, n, NULL)) && head)
+		json_object_set_new(a, first, json_string(head));
 	free(s);
 	if (a && !json_object_get(a, first)) {
 		say(o, "Error: Parameter '%s' is missing\r\n", first);

@@ -6,40 +6,22 @@
 #include <string.h>
 
 #include "lib/size.h"
+#include "vmm/keyval.h"
 #include "vmm/memdev.h"
-#include "vmm/qmp_cmds.h"
 
-/* "-opt a,b=c,..." cut in place: the first value, then key=value pairs.
- * Returns the number of pairs or -EINVAL (too many, or a bare word after
- * the first). */
 #define MAX_PAIRS 16
-struct kv {
-	char *key, *val;
-};
 
-static int split(char *s, char **first, struct kv *kv, char *err,
+/* "-opt first,k=v,..." cut in place (vmm/keyval.h). Returns the number of
+ * pairs or -EINVAL (more than MAX_PAIRS). */
+static int split(char *s, char **first, struct keyval *kv, char *err,
 		 size_t errlen, const char *opt)
 {
-	char *save = NULL, *tok;
-	int n = 0;
+	int n = keyval_split(s, first, kv, MAX_PAIRS);
 
-	*first = NULL;
-	for (tok = strtok_r(s, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-		char *eq = strchr(tok, '=');
-
-		if (!eq && !n && !*first) {
-			*first = tok;
-			continue;
-		}
-		if (n == MAX_PAIRS) {
-			snprintf(err, errlen, "-%s: more than %d options", opt,
-				 MAX_PAIRS);
-			return -EINVAL;
-		}
-		/* QEMU's old spellings: "server", "nowait". */
-		kv[n].key = tok;
-		kv[n].val = eq ? (*eq = 0, eq + 1) : NULL;
-		n++;
+	if (n < 0) {
+		snprintf(err, errlen, "-%s: more than %d options", opt,
+			 MAX_PAIRS);
+		return -EINVAL;
 	}
 	return n;
 }
@@ -77,7 +59,7 @@ static struct config_dimm *new_cold(struct config *c, const char *opt,
 static int opt_m(struct config *c, struct qemu_cli *q, const char *opt,
 		 char *v, char *err, size_t errlen)
 {
-	struct kv kv[MAX_PAIRS];
+	struct keyval kv[MAX_PAIRS];
 	char *first, *spec = strdup(v);
 	int n = split(v, &first, kv, err, errlen, "m"), r = 0;
 
@@ -108,7 +90,7 @@ static int opt_m(struct config *c, struct qemu_cli *q, const char *opt,
 static int opt_smp(struct config *c, struct qemu_cli *q, const char *opt,
 		   char *v, char *err, size_t errlen)
 {
-	struct kv kv[MAX_PAIRS];
+	struct keyval kv[MAX_PAIRS];
 	char *first;
 	int n = split(v, &first, kv, err, errlen, "smp"), r = 0;
 
@@ -138,7 +120,7 @@ static int opt_object(struct config *c, struct qemu_cli *q, const char *opt,
 		      char *v, char *err, size_t errlen)
 {
 	struct config_dimm *d = new_cold(c, "-object", v, err, errlen);
-	struct kv kv[MAX_PAIRS];
+	struct keyval kv[MAX_PAIRS];
 	json_t *props;
 	char *type;
 	int n, r;
@@ -151,12 +133,7 @@ static int opt_object(struct config *c, struct qemu_cli *q, const char *opt,
 		return n;
 	if (!type || strncmp(type, "memory-backend-", 15))
 		return unsupported(d->spec, err, errlen);
-	props = json_object();
-	for (int i = 0; i < n && props; i++)
-		if (strcmp(kv[i].key, "id"))
-			json_object_set_new(props, kv[i].key, kv[i].val ?
-					    qmp_typed_value(kv[i].val) :
-					    json_true());
+	props = keyval_object(kv, n, "id");
 	r = props ? memdev_parse(type, props, &d->backend, err, errlen)
 		  : -ENOMEM;
 	json_decref(props);
@@ -189,7 +166,7 @@ static int opt_device(struct config *c, struct qemu_cli *q, const char *opt,
 {
 	struct config_dimm *d = new_cold(c, "-device", v, err, errlen);
 	struct dimm_args *a;
-	struct kv kv[MAX_PAIRS];
+	struct keyval kv[MAX_PAIRS];
 	char *driver, *end;
 	int n;
 
@@ -241,7 +218,7 @@ static int opt_device(struct config *c, struct qemu_cli *q, const char *opt,
 static int opt_numa(struct config *c, struct qemu_cli *q, const char *opt,
 		    char *v, char *err, size_t errlen)
 {
-	struct kv kv[MAX_PAIRS];
+	struct keyval kv[MAX_PAIRS];
 	char *kind;
 	unsigned int id = q->numa_nodes;
 	int n = split(v, &kind, kv, err, errlen, "numa");
@@ -273,7 +250,7 @@ static int opt_numa(struct config *c, struct qemu_cli *q, const char *opt,
 
 /* unix:PATH with server (server=on, or the old "server") and without
  * waiting (wait=off, "nowait"): the QMP socket memplug serves. */
-static int unix_server(const char *opt, const char *path, const struct kv *kv,
+static int unix_server(const char *opt, const char *path, const struct keyval *kv,
 		       int n, const char **out, char *err, size_t errlen)
 {
 	bool server = false, wait = true;
@@ -302,7 +279,7 @@ static int unix_server(const char *opt, const char *path, const struct kv *kv,
 static int opt_qmp(struct config *c, struct qemu_cli *q, const char *opt,
 		   char *v, char *err, size_t errlen)
 {
-	struct kv kv[MAX_PAIRS];
+	struct keyval kv[MAX_PAIRS];
 	char *addr;
 	int n = split(v, &addr, kv, err, errlen, "qmp");
 
@@ -320,7 +297,7 @@ static int opt_qmp(struct config *c, struct qemu_cli *q, const char *opt,
 static int opt_chardev(struct config *c, struct qemu_cli *q, const char *opt,
 		       char *v, char *err, size_t errlen)
 {
-	struct kv kv[MAX_PAIRS];
+	struct keyval kv[MAX_PAIRS];
 	const char *path = NULL;
 	char *backend;
 	int n = split(v, &backend, kv, err, errlen, "chardev");
@@ -349,7 +326,7 @@ static int opt_chardev(struct config *c, struct qemu_cli *q, const char *opt,
 static int opt_mon(struct config *c, struct qemu_cli *q, const char *opt,
 		   char *v, char *err, size_t errlen)
 {
-	struct kv kv[MAX_PAIRS];
+	struct keyval kv[MAX_PAIRS];
 	char *first;
 	int n = split(v, &first, kv, err, errlen, "mon");
 	bool control = false;
