@@ -211,6 +211,27 @@ static int check_memhp(const struct acpi_config *cfg, char *err,
  * (overlapping nodes, RAM outside every node), so refuse such tables here,
  * where the mistake is. Covering all of the e820 RAM is left to the caller,
  * which knows the memory map. */
+/* Linux takes each LAPIC entry's id as a CPU's; a duplicate or the
+ * broadcast id would lose a vCPU. */
+static int check_apic_ids(const struct acpi_config *cfg, char *err,
+			  size_t errlen)
+{
+	for (unsigned int i = 0; i < cfg->ncpus; i++) {
+		if (cfg->cpu_apic_id[i] == 0xff)
+			return refuse(err, errlen, "vCPU %u: APIC id 255 is the "
+				      "broadcast id", i);
+		if (cfg->cpu_apic_id[i] == cfg->ioapic_id)
+			return refuse(err, errlen, "vCPU %u: APIC id %u is the "
+				      "IOAPIC's", i, cfg->cpu_apic_id[i]);
+		for (unsigned int j = 0; j < i; j++)
+			if (cfg->cpu_apic_id[j] == cfg->cpu_apic_id[i])
+				return refuse(err, errlen, "vCPUs %u and %u: "
+					      "both APIC id %u", j, i,
+					      cfg->cpu_apic_id[i]);
+	}
+	return 0;
+}
+
 static int check_srat(const struct acpi_config *cfg, char *err,
 		      size_t errlen)
 {
@@ -286,7 +307,8 @@ static int check_config(const struct acpi_config *cfg, char *err,
 		if (!ports[i].port)
 			return refuse(err, errlen, "the %s port is 0",
 				      ports[i].name);
-	if (check_memhp(cfg, err, errlen) || check_srat(cfg, err, errlen))
+	if (check_memhp(cfg, err, errlen) || check_srat(cfg, err, errlen) ||
+	    check_apic_ids(cfg, err, errlen))
 		return -EINVAL;
 	return 0;
 }
@@ -378,7 +400,7 @@ static void write_madt(uint8_t *t, const struct acpi_config *cfg)
 	for (unsigned int i = 0; i < cfg->ncpus; i++) {
 		e = madt_entry(p, 0, MADT_LAPIC_LEN);
 		e[0] = (uint8_t)i; /* ACPI processor UID = the DSDT device's _UID */
-		e[1] = (uint8_t)i; /* APIC id */
+		e[1] = cfg->cpu_apic_id[i];
 		put_le(e + 2, MADT_LAPIC_ENABLED, 4);
 		p += MADT_LAPIC_LEN;
 	}
@@ -429,7 +451,7 @@ static void write_srat(uint8_t *t, const struct acpi_config *cfg)
 		p[0] = 0; /* Processor Local APIC Affinity */
 		p[1] = SRAT_CPU_LEN;
 		p[2] = cfg->cpu_pxm[i]; /* bits 31-8 (bytes 9-11) stay 0 */
-		p[3] = (uint8_t)i;	/* APIC id, as in the MADT */
+		p[3] = cfg->cpu_apic_id[i]; /* as in the MADT */
 		put_le(p + 4, SRAT_CPU_ENABLED, 4);
 		p += SRAT_CPU_LEN;
 	}

@@ -11,7 +11,8 @@
 #define ACPI_MAX_RAM_RANGES 8
 
 struct acpi_config {
-	unsigned int ncpus; /* one LAPIC + one processor device each; APIC id = index */
+	unsigned int ncpus; /* one LAPIC + one processor device each */
+	uint8_t cpu_apic_id[255]; /* by vCPU index (firmware/topology.h) */
 	uint32_t lapic_addr;
 	uint32_t ioapic_addr;
 	uint8_t ioapic_id;
@@ -60,7 +61,8 @@ struct acpi_layout {
  *
  * -ENOSPC: out is too small; nothing was written. -EINVAL: base is not
  * 16-byte aligned or the tables would not all lie below 4 GiB (the FADT has
- * 32-bit pointers), ncpus is not 1..255 (8-bit xAPIC ids), sci_irq is not an
+ * 32-bit pointers), ncpus is not 1..255 (8-bit xAPIC ids), a vCPU's APIC
+ * id is 255 (broadcast), the IOAPIC's or another vCPU's, sci_irq is not an
  * ISA IRQ other than 0 and 2 (the timer's override), gpe0_len is 0 or odd, or
  * a port is 0. With memory hotplug: more than MEMHP_MAX_SLOTS slots, memhp_port 0 or its
  * block past 0xffff, memhp_gpe outside the GPE0 block. For the SRAT: a

@@ -172,3 +172,14 @@ int cpu_setup_common(int vcpu_fd)
 		return -errno;
 	return 0;
 }
+
+int cpu_set_xcr0(int vcpu_fd, uint64_t xcr0)
+{
+	struct kvm_xcrs x = { .nr_xcrs = 1 };
+
+	x.xcrs[0].xcr = 0;
+	x.xcrs[0].value = xcr0;
+	if (ioctl(vcpu_fd, KVM_SET_XCRS, &x) < 0)
+		return -errno;
+	return 0;
+}

@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "firmware/guest_mem.h"
+#include "firmware/topology.h"
 
 #define CPUID_MAX_ENTRIES 256
 
@@ -30,11 +31,19 @@ int cpu_setup_boot_regs(int vcpu_fd, uint64_t entry, uint64_t boot_params);
 /* MSRs and LAPIC set-up every vCPU needs (BSP and APs). */
 int cpu_setup_common(int vcpu_fd);
 
-/* Turns KVM's supported CPUID into the one vCPU `id` of `ncpus` sees:
- * APIC ID and topology, the hypervisor bit and KVM's paravirtual leaves,
- * and, when hide_pvm is set, the features the PVM emulator cannot run. */
-int cpuid_adjust(union cpuid_table *t, unsigned int id, unsigned int ncpus,
-		 bool hide_pvm);
+/* Turns KVM's supported CPUID into the one vCPU `vcpu` of topo sees:
+ * APIC ID and topology, a self-consistent set of XSAVE components, the
+ * hypervisor bit and KVM's paravirtual leaves, and, when hide_pvm is set,
+ * the features the PVM emulator cannot run. Returns 0 or -ENOSPC. */
+int cpuid_adjust(union cpuid_table *t, const struct cpu_topology *topo,
+		 unsigned int vcpu, bool hide_pvm);
+
+/* The user XSAVE components t exposes (leaf 0xD subleaf 0), the XCR0 the
+ * guest kernel sets; 0 without XSAVE. */
+uint64_t cpuid_xcr0(union cpuid_table *t);
+
+/* Sets the vCPU's XCR0 (KVM_SET_XCRS); xcr0 from cpuid_xcr0. */
+int cpu_set_xcr0(int vcpu_fd, uint64_t xcr0);
 
 /* The guest kernel parameters that hide the same features where KVM does
  * not apply our CPUID (the PVM KVM): "noxsave clearcpuid=141,...". */

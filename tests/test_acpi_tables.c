@@ -5,6 +5,7 @@
 #include <errno.h>
 
 #include "acpi/tables.h"
+#include "firmware/topology.h"
 #include "include/memplug/layout.h"
 #include "tests/unit.h"
 #include "vmm/acpi_cfg.h"
@@ -258,13 +259,16 @@ static void facs_fields(void)
 }
 
 /* Walk the MADT's entries, checking each against the configuration. */
-static void check_madt(unsigned int ncpus)
+static void check_madt(unsigned int ncpus, unsigned int nodes)
 {
 	unsigned int count[5] = { 0 }, lapics = 0;
+	struct acpi_config c = machine(ncpus, 0, nodes);
+	struct cpu_topology topo;
 	struct acpi_layout l;
 	const uint8_t *m, *e, *end;
 
-	CHECK_EQ(build(ncpus, &l), 0);
+	cpu_topology_init(&topo, ncpus, nodes);
+	CHECK_EQ(build_config(&c, &l), 0);
 	m = at(l.madt);
 	end = m + table_len(l.madt);
 	CHECK_EQ(le(m + 36, 4), LAYOUT_LAPIC);
@@ -274,16 +278,17 @@ static void check_madt(unsigned int ncpus)
 		CHECK(e[0] < 5);
 		count[e[0]]++;
 		switch (e[0]) {
-		case 0: /* Processor Local APIC: UID = APIC id = index */
+		case 0: /* Processor Local APIC: UID = index, the APIC id
+			 * the vCPU's CPUID gives (firmware/topology.h) */
 			CHECK_EQ(e[1], 8);
 			CHECK_EQ(e[2], lapics);
-			CHECK_EQ(e[3], lapics);
+			CHECK_EQ(e[3], cpu_topology_apic_id(&topo, lapics));
 			CHECK_EQ(le(e + 4, 4), 1);
 			lapics++;
 			break;
 		case 1: /* I/O APIC, its id after the last vCPU's */
 			CHECK_EQ(e[1], 12);
-			CHECK_EQ(e[2], ncpus);
+			CHECK_EQ(e[2], cpu_topology_max_apic_id(&topo) + 1);
 			CHECK_EQ(le(e + 4, 4), LAYOUT_IOAPIC);
 			CHECK_EQ(le(e + 8, 4), 0);
 			break;
@@ -317,17 +322,28 @@ static void check_madt(unsigned int ncpus)
 
 static void madt_1_cpu(void)
 {
-	check_madt(1);
+	check_madt(1, 1);
 }
 
 static void madt_2_cpus(void)
 {
-	check_madt(2);
+	check_madt(2, 1);
 }
 
 static void madt_8_cpus(void)
 {
-	check_madt(8);
+	check_madt(8, 1);
+}
+
+/* One socket per node: vCPUs 0, 2, 4 on node 0 are APIC ids 0, 1, 2,
+ * vCPUs 1, 3 on node 1 are 4, 5 (2 bits for the core). */
+static void madt_5_cpus_2_nodes(void)
+{
+	struct acpi_config c = machine(5, 0, 2);
+
+	check_madt(5, 2);
+	CHECK_MEM(c.cpu_apic_id, ((uint8_t[]){ 0, 4, 1, 5, 2 }), 5);
+	CHECK_EQ(c.ioapic_id, 6);
 }
 
 static int contains(const uint8_t *p, size_t n, const char *s)
@@ -491,8 +507,11 @@ static void check_srat(const struct acpi_config *c, int want_window)
 {
 	unsigned int nodes = c->numa_nodes ? c->numa_nodes : 1;
 	unsigned int cpus = 0, mems = 0;
+	struct cpu_topology topo;
 	struct acpi_layout l;
 	const uint8_t *t, *e, *end;
+
+	cpu_topology_init(&topo, c->ncpus, nodes);
 
 	CHECK_EQ(build_config(c, &l), 0);
 	CHECK(l.srat != 0);
@@ -513,7 +532,7 @@ static void check_srat(const struct acpi_config *c, int want_window)
 			CHECK_EQ(mems, 0); /* CPUs first */
 			CHECK_EQ(e[1], 16);
 			CHECK_EQ(e[2], c->cpu_pxm[cpus]);
-			CHECK_EQ(e[3], cpus); /* APIC id */
+			CHECK_EQ(e[3], cpu_topology_apic_id(&topo, cpus));
 			CHECK_EQ(le(e + 4, 4), 1); /* enabled */
 			CHECK_EQ(le(e + 8, 4), 0); /* SAPIC EID, pxm 31-8 */
 			CHECK_EQ(le(e + 12, 4), 0);
@@ -636,10 +655,12 @@ static void dsdt_memhp(void)
 	CHECK(contains(at(l.dsdt), table_len(l.dsdt), "_E1F"));
 }
 
-/* The largest machine still fits the ACPI area below 1 MiB. */
+/* The largest machine still fits the ACPI area below 1 MiB: on 4 nodes
+ * 251 vCPUs (sockets of 63, 63, 63 and 62 cores at 64 APIC ids each, the
+ * last id 253, the IOAPIC's 254). */
 static void memhp_largest(void)
 {
-	struct acpi_config c = machine(ACPI_CFG_MAX_CPUS, MEMHP_MAX_SLOTS, 4);
+	struct acpi_config c = machine(251, MEMHP_MAX_SLOTS, 4);
 	struct acpi_layout l;
 	const uint8_t *d;
 	uint32_t len;
@@ -652,8 +673,8 @@ static void memhp_largest(void)
 	CHECK_EQ(count(d, len, "\x0c\x41\xd0\x0c\x80"), MEMHP_MAX_SLOTS);
 	CHECK(contains(d, len, "MPFF"));
 	CHECK_EQ(sum(at(l.srat), table_len(l.srat)), 0);
-	CHECK_EQ(table_len(l.srat),
-		 48 + 16 * ACPI_CFG_MAX_CPUS + 40 * (c.nram + 1));
+	CHECK_EQ(table_len(l.srat), 48 + 16 * 251 + 40 * (c.nram + 1));
+	CHECK_EQ(c.ioapic_id, 254);
 }
 
 static void bad_memhp_config(void)
@@ -764,6 +785,12 @@ static void memplug_refusals(void)
 	CHECK_EQ(memplug_config(argc, argv, &c), -EINVAL);
 	CHECK_STR(msg, "255 vCPUs: the IOAPIC's APIC id comes after the last "
 		       "vCPU's, so at most 254");
+	snprintf(cpus, sizeof(cpus), "252");
+	argv[6] = "nodes=4";
+	CHECK_EQ(memplug_config(argc, argv, &c), -EINVAL);
+	CHECK_STR(msg, "252 vCPUs on 4 nodes: the last APIC id would be 254 "
+		       "(one socket per node, 6 bits for the core) and the "
+		       "IOAPIC's the next, above 254");
 	snprintf(cpus, sizeof(cpus), "1");
 	argv[6] = "nodes=5";
 	CHECK_EQ(memplug_config(argc, argv, &c), -EINVAL);
@@ -781,6 +808,7 @@ int main(int argc, char **argv)
 		UNIT_CASE(madt_1_cpu),
 		UNIT_CASE(madt_2_cpus),
 		UNIT_CASE(madt_8_cpus),
+		UNIT_CASE(madt_5_cpus_2_nodes),
 		UNIT_CASE(dsdt_header_and_names),
 		UNIT_CASE(no_space),
 		UNIT_CASE(bad_config),

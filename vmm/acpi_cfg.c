@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "firmware/topology.h"
 #include "include/memplug/layout.h"
 
 _Static_assert(MEMMAP_MAX_RANGES <= ACPI_MAX_RAM_RANGES,
@@ -13,11 +14,23 @@ int acpi_cfg_build(const struct config *cfg, const struct memmap *map,
 		   struct acpi_config *ac, char *err, size_t errlen)
 {
 	struct memmap_range ranges[MEMMAP_MAX_RANGES];
+	struct cpu_topology topo;
+	unsigned int max_apic;
 	int n;
 
 	if (cfg->cpus > ACPI_CFG_MAX_CPUS) {
 		snprintf(err, errlen, "%u vCPUs: the IOAPIC's APIC id comes "
 			 "after the last vCPU's, so at most %u", cfg->cpus,
+			 ACPI_CFG_MAX_CPUS);
+		return -EINVAL;
+	}
+	cpu_topology_init(&topo, cfg->cpus, cfg->numa_nodes);
+	max_apic = cpu_topology_max_apic_id(&topo);
+	if (max_apic + 1 > ACPI_CFG_MAX_CPUS) {
+		snprintf(err, errlen, "%u vCPUs on %u nodes: the last APIC id "
+			 "would be %u (one socket per node, %u bits for the "
+			 "core) and the IOAPIC's the next, above %u", cfg->cpus,
+			 topo.nodes, max_apic, topo.core_bits,
 			 ACPI_CFG_MAX_CPUS);
 		return -EINVAL;
 	}
@@ -29,7 +42,7 @@ int acpi_cfg_build(const struct config *cfg, const struct memmap *map,
 		.ncpus = cfg->cpus,
 		.lapic_addr = (uint32_t)LAYOUT_LAPIC,
 		.ioapic_addr = (uint32_t)LAYOUT_IOAPIC,
-		.ioapic_id = (uint8_t)cfg->cpus,
+		.ioapic_id = (uint8_t)(max_apic + 1),
 		.sci_irq = ACPI_SCI_IRQ,
 		.pm1a_evt_port = PORT_ACPI_PM1A_EVT,
 		.pm1a_cnt_port = PORT_ACPI_PM1A_CNT,
@@ -51,9 +64,10 @@ int acpi_cfg_build(const struct config *cfg, const struct memmap *map,
 		ac->ram[i] = (struct acpi_mem_range){ ranges[i].base,
 						      ranges[i].size,
 						      ranges[i].node };
-	/* vCPUs round-robin over the nodes. */
-	for (unsigned int i = 0; i < cfg->cpus; i++)
-		ac->cpu_pxm[i] = (uint8_t)(i % cfg->numa_nodes);
+	for (unsigned int i = 0; i < cfg->cpus; i++) {
+		ac->cpu_pxm[i] = (uint8_t)cpu_topology_node(&topo, i);
+		ac->cpu_apic_id[i] = (uint8_t)cpu_topology_apic_id(&topo, i);
+	}
 	return 0;
 }
 

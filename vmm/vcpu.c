@@ -14,6 +14,9 @@
 #include "include/memplug/layout.h"
 #include "lib/log.h"
 
+/* XCR0 after reset: x87 and SSE state only. */
+#define XCR0_X87_SSE 0x3
+
 /* Sent to a vCPU thread to pull it out of KVM_RUN. */
 #define SIG_KICK SIGUSR1
 
@@ -77,10 +80,13 @@ int vcpu_setup(struct vm *vm, struct vcpu *v,
 	       const union cpuid_table *supported, uint64_t entry)
 {
 	union cpuid_table *cpuid;
+	uint64_t xcr0;
 	int r;
 
 	v->vm = vm;
-	v->fd = ioctl(vm->vm_fd, KVM_CREATE_VCPU, (unsigned long)v->id);
+	/* KVM's vCPU id is the vCPU's APIC id. */
+	v->fd = ioctl(vm->vm_fd, KVM_CREATE_VCPU,
+		      (unsigned long)cpu_topology_apic_id(&vm->topo, v->id));
 	if (v->fd < 0) {
 		r = -errno;
 		log_error("cannot create vCPU %u: %s", v->id, strerror(-r));
@@ -101,12 +107,24 @@ int vcpu_setup(struct vm *vm, struct vcpu *v,
 		return -ENOMEM;
 	}
 	memcpy(cpuid, supported, sizeof(*cpuid));
-	r = cpuid_adjust(cpuid, v->id, vm->nvcpus, vm->hide_pvm);
+	r = cpuid_adjust(cpuid, &vm->topo, v->id, vm->hide_pvm);
 	if (r == 0 && ioctl(v->fd, KVM_SET_CPUID2, &cpuid->h) < 0)
 		r = -errno;
+	xcr0 = cpuid_xcr0(cpuid);
 	free(cpuid);
 	if (r < 0) {
 		log_error("cannot set CPUID of vCPU %u: %s", v->id, strerror(-r));
+		return r;
+	}
+	/* XCR0 as the guest kernel will set it, so that KVM's leaf 0xD EBX
+	 * (recomputed from XCR0) is right even where KVM never sees the
+	 * guest's XSETBV: in the nested kvm_amd under QEMU-TCG it did not,
+	 * XCR0 stayed 0x1 and the stock 6.1 kernel warned "size 2696 !=
+	 * kernel_size 576" in fpu__init_system_xstate. Where KVM does see it
+	 * the guest's own XSETBV overrides this; INIT keeps it for the APs. */
+	if (xcr0 & ~XCR0_X87_SSE && (r = cpu_set_xcr0(v->fd, xcr0)) < 0) {
+		log_error("cannot set XCR0 of vCPU %u to 0x%llx: %s", v->id,
+			  (unsigned long long)xcr0, strerror(-r));
 		return r;
 	}
 	if ((r = cpu_setup_common(v->fd)) < 0) {

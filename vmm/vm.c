@@ -339,6 +339,7 @@ int vm_create(struct vm *vm, int kvm_fd, const struct config *cfg,
 	vm->kvm_fd = kvm_fd;
 	vm->map = *map;
 	vm->nvcpus = cfg->cpus;
+	cpu_topology_init(&vm->topo, cfg->cpus, cfg->numa_nodes);
 	vm->hide_pvm = cfg->cpuid == CPUID_PVM ||
 		       (cfg->cpuid == CPUID_AUTO && vm_kvm_is_pvm());
 	vm->state = VM_RUNNING;

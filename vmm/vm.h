@@ -54,6 +54,7 @@ struct vm {
 	struct memhp memhp; /* registered only with hotplug slots */
 	struct vcpu *vcpus;
 	unsigned int nvcpus;
+	struct cpu_topology topo; /* where each vCPU sits (vCPU id = index) */
 	bool hide_pvm;
 	char *cmdline; /* the guest's, with the PVM additions; NULL if none */
 	int state;    /* enum vm_state, accessed atomically */
