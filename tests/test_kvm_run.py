@@ -126,6 +126,37 @@ def test_timeout_stops_l1_and_leaves_nothing():
     assert leftovers() == before
 
 
+def test_a_frozen_l1_is_named_and_stopped():
+    """QEMU-TCG has frozen a whole L1 (docs/notes.md): L1's heartbeat stops
+    and kvm-run ends it with status 123 instead of waiting for --timeout.
+    A stopped QEMU (SIGSTOP) stands in for the frozen one."""
+    before = leftovers()
+    env = dict(os.environ, MEMPLUG_L1_HANG_S="15")
+    env.pop("MEMPLUG_KVM", None)
+    p = subprocess.Popen([sys.executable, KVM_RUN, "--lane", "nested",
+                          "sleep", "600"], env=env, stdin=subprocess.DEVNULL,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         text=True)
+    try:
+        for line in p.stderr:
+            if "ready: running the command" in line:
+                break
+        time.sleep(6)  # one heartbeat seen
+        qemu = subprocess.run(["pgrep", "-P", str(p.pid), "-f", "qemu-system"],
+                              capture_output=True, text=True).stdout.split()
+        assert len(qemu) == 1, qemu
+        os.kill(int(qemu[0]), signal.SIGSTOP)
+        status = p.wait(120)
+        err = p.stderr.read()
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    assert status == 123, err
+    assert "L1 froze: no heartbeat for 15 s while QEMU used" in err
+    assert leftovers() == before
+
+
 def test_ctrl_c_stops_l1_and_leaves_nothing():
     before = leftovers()
     env = dict(os.environ)
