@@ -81,6 +81,7 @@ deps:
 
 guest:
 	@scripts/build-guest.sh
+	@scripts/build-userspace-guest
 
 run: deps all guest
 	scripts/demo.sh
@@ -101,6 +102,7 @@ bench: deps all guest
 	$(PYTHON) bench/flat.py && $(PYTHON) bench/boot.py && \
 		$(PYTHON) bench/hotplug.py && \
 		scripts/kvm-run --cpus 1 $(PYTHON) bench/realkvm.py && \
+		scripts/kvm-run --cpus 1 $(PYTHON) bench/stock.py && \
 		$(PYTHON) bench/report.py
 
 soak: deps all guest
