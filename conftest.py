@@ -63,6 +63,40 @@ def sanitizer_reports():
             f"--- {p}\n{p.read_text(errors='replace')[-6000:]}" for p in new))
 
 
+def _vms_in(value, depth=0):
+    """The Memplug objects inside a fixture value (a Memplug, a Guest, or
+    a tuple or list holding one)."""
+    import memplug_vm
+
+    if isinstance(value, memplug_vm.Memplug):
+        return [value]
+    if depth < 2 and isinstance(value, (tuple, list)):
+        return [vm for v in value for vm in _vms_in(v, depth + 1)]
+    vm = getattr(value, "vm", None)
+    return [vm] if isinstance(vm, memplug_vm.Memplug) else []
+
+
+@pytest.fixture(autouse=True)
+def guest_splats(request):
+    """A test fails when a guest it used logged a kernel warning, bug,
+    oops or stall report, whatever the test itself checked: the guests of
+    its fixtures and those it started."""
+    import memplug_vm
+
+    started = len(memplug_vm.STARTED)
+    yield
+    vms = list(memplug_vm.STARTED[started:])
+    for value in request.node.funcargs.values():
+        vms += [vm for vm in _vms_in(value) if vm not in vms]
+    # Those still running are in a fixture's hands and seen there again.
+    memplug_vm.STARTED[:] = [vm for vm in memplug_vm.STARTED
+                             if vm in memplug_vm.RUNNING]
+    for vm in vms:
+        found = vm.splat()
+        if found:
+            pytest.fail(found, pytrace=False)
+
+
 def pytest_terminal_summary(terminalreporter):
     """The plain closing line CI reads: 'N passed, M failed'."""
     stats = terminalreporter.stats

@@ -4,7 +4,7 @@ _OST answers, its agent's memory lines). `mark` is the console line after
 which the next agent line waited for must come."""
 import subprocess
 
-from memplug_vm import BUILD, guest_bound
+from memplug_vm import BUILD, guest_bound, parse_agent
 
 M = 1 << 20
 HOTPLUG_TIMEOUT = guest_bound(10 * 60)
@@ -104,6 +104,49 @@ class Guest:
         assert s == {"base-memory": self.ready["blocks"] * 128 * M,
                      "plugged-memory":
                      (blocks - self.ready["blocks"]) * 128 * M}, (s, blocks)
+
+    def check_pattern(self, start, pages=None, checked=None):
+        """The in-kernel agent's pattern lines since console line start:
+        at least one, none bad (and the last of pages, checked pages). The
+        user-space agent has none: user space cannot reach new memory
+        before the page allocator hands it out, so there is nothing to
+        check there and this asserts nothing for it."""
+        if self.vm.kernel.user_agent:
+            return
+        pats = self.vm.agent_lines("pattern", start)
+        assert pats, "no pattern line from the agent"
+        assert all(f["bad"] == 0 for _, f in pats), pats
+        last = pats[-1][1]
+        assert pages is None or last["pages"] == pages, last
+        assert checked is None or last["checked"] == checked, last
+
+    def command(self, line, error=0, timeout=HOTPLUG_TIMEOUT):
+        """A command to the user-space agent on the console (grammar:
+        guest-tests/agent/README.md); waits for its done line and checks
+        its error (None: any). Returns (index of the done line, fields)."""
+        assert self.vm.kernel.user_agent, \
+            f"the {self.vm.kernel.name} guest takes no console commands"
+        start = len(self.vm.console.lines)
+        self.vm.send(line)
+        cmd = line.split()[0]
+        i, done = self.vm.wait_agent_where(
+            "done", lambda f: f["cmd"] == cmd, timeout, start)
+        assert error is None or done["error"] == error, (line, done)
+        return i, done
+
+    def blocks_at(self, start, count):
+        """{block id: fields} of the count block lines of the snapshot
+        after the ready or memory line at index start - 1, waited for (the
+        user-space agent prints them after the node lines)."""
+        out, i = {}, start
+        while len(out) < count:
+            i, fields = self.vm.wait_agent("block", 60, i)
+            between = [parse_agent(x) for x in self.vm.console.lines[start:i]]
+            assert all(p is None or p[0] in ("node", "block")
+                       for p in between), f"snapshot at {start} has ended"
+            out[fields["id"]] = fields
+            i += 1
+        return out
 
     def dimm(self, dimm_id):
         """x-memplug-query-dimms' entry for dimm_id, or None."""

@@ -6,8 +6,8 @@ a module. Timeouts are generous on purpose; the time each wait took is in
 build/test-logs/ and in the README's table."""
 import pytest
 
-from memplug_vm import (GUEST_BZIMAGE, GUEST_KERNEL, Memplug, guest_bound,
-                        require_kvm, start_until_ready)
+from memplug_vm import (GUEST_BZIMAGE, KERNELS, Memplug, guest_bound,
+                        guest_kernels, require_kvm, start_until_ready)
 
 BOOT_TIMEOUT = guest_bound(20 * 60)
 POWEROFF_TIMEOUT = guest_bound(5 * 60)
@@ -15,13 +15,12 @@ CMDLINE = "console=ttyS0 swiotlb=noforce memplug_agent.poweroff=1"
 RAM_KB = 256 * 1024
 
 
-def boot(kernel, name, cpus=1, extra=()):
+def boot(kernel_args, name, cpus=1, extra=()):
     require_kvm()
-    assert kernel.exists(), f"{kernel} is missing: run make guest"
     vm, index, ready = start_until_ready(
-        lambda log_name: Memplug(["--kernel", str(kernel), "--cpus", str(cpus),
-                                  "--memory", "256M", "--cmdline", CMDLINE] +
-                                 list(extra), log_name), name, BOOT_TIMEOUT)
+        lambda log_name: Memplug(kernel_args + [
+            "--cpus", str(cpus), "--memory", "256M", "--cmdline", CMDLINE] +
+            list(extra), log_name), name, BOOT_TIMEOUT)
     try:
         status = vm.wait_exit(POWEROFF_TIMEOUT)
     finally:
@@ -32,16 +31,30 @@ def boot(kernel, name, cpus=1, extra=()):
 # The fast path (ELF vmlinux, 64-bit entry), a bzImage unpacked on the
 # host (its vmlinux booted like the fast path), a bzImage through the boot
 # protocol's 64-bit entry (its decompressor runs in the guest) and a second
-# vCPU started by the guest through INIT/SIPI.
-CONFIGS = {"vmlinux": (GUEST_KERNEL, 1, []), "bzimage": (GUEST_BZIMAGE, 1, []),
-           "bzimage-in-guest": (GUEST_BZIMAGE, 1, ["--kernel-unpack", "off"]),
-           "vmlinux-2cpus": (GUEST_KERNEL, 2, [])}
+# vCPU started by the guest through INIT/SIPI; Debian's stock kernel
+# (xz bzImage) with the user-space agent where the lane runs user space,
+# unpacked on the host and through its own decompressor.
+# name: (kernel, image instead of its own or None, cpus, extra arguments)
+CONFIGS = {"vmlinux": ("tiny", None, 1, []),
+           "bzimage": ("tiny", GUEST_BZIMAGE, 1, []),
+           "bzimage-in-guest": ("tiny", GUEST_BZIMAGE, 1,
+                                ["--kernel-unpack", "off"]),
+           "vmlinux-2cpus": ("tiny", None, 2, []),
+           "stock": ("stock", None, 1, []),
+           "stock-in-guest": ("stock", None, 1, ["--kernel-unpack", "off"]),
+           "stock-2cpus": ("stock", None, 2, [])}
+UNPACKED_ON_HOST = {"bzimage": "lz4", "stock": "xz", "stock-2cpus": "xz"}
 
 
-@pytest.fixture(scope="module", params=list(CONFIGS))
+@pytest.fixture(scope="module",
+                params=[c for c in CONFIGS if CONFIGS[c][0] in guest_kernels()])
 def guest(request):
-    kernel, cpus, extra = CONFIGS[request.param]
-    vm, index, ready, status = boot(kernel, f"boot-{request.param}", cpus,
+    kernel, image, cpus, extra = CONFIGS[request.param]
+    args = KERNELS[kernel].args()
+    if image:
+        assert image.exists(), f"{image} is missing: run make guest"
+        args[1] = str(image)
+    vm, index, ready, status = boot(args, f"boot-{request.param}", cpus,
                                     extra)
     return vm, index, ready, status, cpus
 
@@ -49,12 +62,14 @@ def guest(request):
 def test_who_unpacks_a_bzimage(guest, request):
     """memplug says when it booted a bzImage's vmlinux unpacked on the
     host; with --kernel-unpack off the same guest boots (above: ready)
-    through its own decompressor, which this kernel runs silently."""
+    through its own decompressor."""
     vm = guest[0]
-    on_host = "booting the vmlinux inside it, unpacked on the host (lz4 " \
-        "payload" in vm.stderr.text()
-    assert on_host == (request.node.callspec.params["guest"] == "bzimage"), \
+    fmt = UNPACKED_ON_HOST.get(request.node.callspec.params["guest"])
+    said = "booting the vmlinux inside it, unpacked on the host (" in \
         vm.stderr.text()
+    assert said == (fmt is not None), vm.stderr.text()
+    if fmt:
+        assert f"unpacked on the host ({fmt} payload" in vm.stderr.text()
 
 
 def test_guest_sees_its_cpus(guest):

@@ -12,7 +12,7 @@ import subprocess
 import pytest
 
 from guest import Guest
-from memplug_vm import BUILD, booted_guest, guest_bound
+from memplug_vm import BUILD, booted_guest, guest_bound, guest_kernels
 
 M = 1 << 20
 BOOT_TIMEOUT = guest_bound(20 * 60)
@@ -34,12 +34,13 @@ def hot_add(g, dimm_id, size, node=0):
     return info, mem, i
 
 
-@pytest.fixture(scope="module")
-def guest():
+@pytest.fixture(scope="module", params=guest_kernels())
+def guest(request):
     with booted_guest(["--cpus", "1", "--memory", "256M,slots=40,maxmem=8G",
                        "--numa", "nodes=2", "--dimm",
                        "id=cold0,size=128M,node=1", "--cmdline", CMDLINE],
-                      "hotplug", BOOT_TIMEOUT) as (vm, q, sock, i, ready):
+                      f"hotplug-{request.param}", BOOT_TIMEOUT,
+                      request.param) as (vm, q, sock, i, ready):
         yield Guest(vm, q, sock, i, ready)
 
 
@@ -65,12 +66,8 @@ def test_hot_add_128m_is_accepted_online_and_usable(guest):
     assert mem["online_blocks"] == mem["blocks"]
     guest.blocks = mem["blocks"]
     # The agent wrote and read back a pattern in the new block.
-    pats = guest.vm.agent_lines("pattern", 0)
-    assert pats, "no pattern line from the agent"
-    start, fields = pats[-1]
-    assert fields["pages"] == 32768
-    assert fields["checked"] == (32768 if SOAK else 32768 // 64 + 1)
-    assert fields["bad"] == 0
+    guest.check_pattern(guest.added_at, 32768,
+                        32768 if SOAK else 32768 // 64 + 1)
     dimm = [d for d in guest.qmp.cmd("x-memplug-query-dimms")
             if d["id"] == "d128"][0]
     assert dimm["state"] == "present"

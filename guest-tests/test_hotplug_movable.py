@@ -2,17 +2,18 @@
 (memhp_default_state=online_movable): the agent counts it in movable_kb."""
 import pytest
 
-from memplug_vm import booted_guest
+from memplug_vm import booted_guest, guest_kernels
 
 M = 1 << 20
 
 
-@pytest.fixture(scope="module")
-def guest():
+@pytest.fixture(scope="module", params=guest_kernels())
+def guest(request):
     with booted_guest(["--memory", "256M,slots=4,maxmem=1G", "--cmdline",
                        "console=ttyS0 swiotlb=noforce "
                        "memhp_default_state=online_movable"],
-                      "hotplug-movable") as (vm, q, _, i, ready):
+                      f"hotplug-movable-{request.param}", kernel=request.param
+                      ) as (vm, q, _, i, ready):
         yield vm, q, i, ready
 
 

@@ -4,18 +4,19 @@ be removed. (memhp_default_state=online lets the kernel online it; with
 movable_node its default zone for such memory is ZONE_MOVABLE.)"""
 import pytest
 
-from memplug_vm import booted_guest, guest_bound
+from memplug_vm import booted_guest, guest_bound, guest_kernels
 
 WAIT = guest_bound(10 * 60)
 
 
-@pytest.fixture(scope="module")
-def guest():
+@pytest.fixture(scope="module", params=guest_kernels())
+def guest(request):
     with booted_guest(["--memory", "256M,slots=4,maxmem=1G", "--dimm",
                        "id=c0,size=128M", "--cmdline",
                        "console=ttyS0 swiotlb=noforce movable_node "
                        "memhp_default_state=online"],
-                      "movable-node") as (vm, q, _, i, ready):
+                      f"movable-node-{request.param}", kernel=request.param
+                      ) as (vm, q, _, i, ready):
         yield vm, q, i, ready
 
 

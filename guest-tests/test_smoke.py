@@ -6,14 +6,16 @@ tests would take most of an hour (`make check-pvm` runs them all there)."""
 import pytest
 
 from guest import Guest
+from memplug_vm import guest_kernels
 from test_hotremove import BASE, booted
 
 M = 1 << 20
 
 
-@pytest.fixture(scope="module")
-def guest():
-    with booted("smoke", BASE + "memhp_default_state=online_movable") as args:
+@pytest.fixture(scope="module", params=guest_kernels())
+def guest(request):
+    with booted("smoke", BASE + "memhp_default_state=online_movable",
+                request.param) as args:
         yield Guest(*args)
 
 
@@ -27,8 +29,7 @@ def test_boots_to_ready_with_acpi(guest):
 def test_hot_add_128m_is_online_and_usable(guest):
     mem = guest.add("s1")
     assert mem["movable_kb"] == 128 * 1024, mem
-    pats = guest.vm.agent_lines("pattern", guest.added_at)
-    assert pats and pats[-1][1]["bad"] == 0, pats
+    guest.check_pattern(guest.added_at)
     assert guest.dimm("s1")["state"] == "present"
 
 

@@ -22,13 +22,60 @@ GUESTS = BUILD / "tests" / "guests"
 # The test kernel is built once, in the main tree, for every build.
 GUEST_KERNEL = ROOT / "build" / "guest" / "vmlinux"
 GUEST_BZIMAGE = ROOT / "build" / "guest" / "bzImage"
+# Debian's stock kernel and the user-space guest (scripts/build-userspace-guest).
+STOCK = ROOT / "build" / "guest-stock"
 LOGS = BUILD / "test-logs"
 
 # Memplug processes not yet stopped: a failing test shows what each is
 # doing (conftest.py).
 RUNNING = set()
+# Every memplug started, in order: conftest.py checks the guests a test
+# used for splats.
+STARTED = []
 
-AGENT_RE = re.compile(r"MEMPLUG-AGENT (\w+)((?: \w+=-?\d+)*)\s*$")
+# Values are decimal integers, except a few words (block state, zones, the
+# command a done line answers): guest-tests/agent/README.md.
+AGENT_RE = re.compile(r"MEMPLUG-AGENT (\w+)((?: \w+=[\w,-]+)*)\s*$")
+INT_RE = re.compile(r"-?\d+$")
+# What a Linux guest prints when it went wrong; every guest test fails on
+# one. Stall and hung-task reports are named apart: under emulation they
+# can be the host's slowness rather than a memplug bug.
+SPLAT_RE = re.compile(r"WARNING:|BUG:|Oops|Call Trace")
+STALL_RE = re.compile(r"rcu.*(stall|Stall)|blocked for more than \d+ seconds")
+
+
+class GuestKernel:
+    """A guest kernel the tests boot: its image, initramfs and which agent
+    reports (the in-kernel one or the user-space one, which also takes
+    commands on the console)."""
+
+    def __init__(self, name, image, initrd, user_agent, make_hint):
+        self.name, self.image, self.initrd = name, image, initrd
+        self.user_agent, self.make_hint = user_agent, make_hint
+
+    def args(self):
+        """memplug's --kernel/--initrd for it; fails when not built."""
+        for f in (self.image, self.initrd):
+            assert f is None or f.exists(), f"{f} is missing: {self.make_hint}"
+        return ["--kernel", str(self.image)] + (
+            ["--initrd", str(self.initrd)] if self.initrd else [])
+
+
+KERNELS = {
+    "tiny": GuestKernel("tiny", GUEST_KERNEL, None, False, "make guest"),
+    "stock": GuestKernel("stock", STOCK / "vmlinuz", STOCK / "initramfs.cpio",
+                         True, "make guest (scripts/build-userspace-guest)"),
+}
+
+
+def guest_kernels():
+    """The kernels this lane boots: the project's tiny kernel everywhere;
+    Debian's stock kernel with its user space where the KVM runs user space
+    (not PVM). MEMPLUG_GUEST_KERNELS=tiny,stock chooses."""
+    asked = os.environ.get("MEMPLUG_GUEST_KERNELS")
+    if asked:
+        return asked.split(",")
+    return ["tiny"] if is_pvm() else ["tiny", "stock"]
 
 
 def require_kvm():
@@ -63,7 +110,8 @@ def parse_agent(line):
     if not m:
         return None
     fields = dict(kv.split("=", 1) for kv in m.group(2).split())
-    return m.group(1), {k: int(v) for k, v in fields.items()}
+    return m.group(1), {k: int(v) if INT_RE.match(v) else v
+                        for k, v in fields.items()}
 
 
 class Stream:
@@ -244,16 +292,22 @@ def host_symbol(addr):
 class Memplug:
     """One memplug process. Use as a context manager: it is always stopped."""
 
-    def __init__(self, args, name, env=None, program=MEMPLUG):
+    def __init__(self, args, name, env=None, program=MEMPLUG,
+                 console_input=False):
         LOGS.mkdir(parents=True, exist_ok=True)
         self.name = name
         self.exit_counts = None  # the last diagnostics' KVM exit sample
         RUNNING.add(self)
+        STARTED.append(self)
         self.started = time.monotonic()
         full_env = dict(os.environ)
+        # Unpacked bzImages are cached in the build tree: it is writable in
+        # the nested lane, where the host's /var/cache is not.
+        full_env.setdefault("MEMPLUG_CACHE", str(BUILD / "kernel-cache"))
         full_env.update(env or {})
         self.proc = subprocess.Popen([str(program)] + list(args),
-                                     stdin=subprocess.DEVNULL,
+                                     stdin=subprocess.PIPE if console_input
+                                     else subprocess.DEVNULL,
                                      stdout=subprocess.PIPE,
                                      stderr=subprocess.PIPE, env=full_env)
         self.console = Stream(self.proc.stdout, LOGS / f"{name}.console")
@@ -277,6 +331,29 @@ class Memplug:
         self.console.thread.join(5)
         self.stderr.thread.join(5)
         return self.proc.returncode
+
+    def send(self, line):
+        """A line to the guest's console (its ttyS0 input)."""
+        self.proc.stdin.write(line.encode() + b"\n")
+        self.proc.stdin.flush()
+
+    def splat(self):
+        """What went wrong in the guest by its own log, or None: the first
+        warning, bug, oops or stall report with a few lines around it."""
+        lines = list(self.console.lines)
+        for i, line in enumerate(lines):
+            if SPLAT_RE.search(line) or STALL_RE.search(line):
+                report = lines[max(0, i - 2):i + 12]
+                if any(STALL_RE.search(x) for x in lines[max(0, i - 5):i + 5]):
+                    what = ("an RCU stall or hung-task report (the host's "
+                            f"load average: {os.getloadavg()}; under "
+                            "emulation the cause can be a slow host)")
+                else:
+                    what = "a kernel warning, bug or oops"
+                return (f"guest {self.name} logged {what} at console line "
+                        f"{i} ({LOGS}/{self.name}.console):\n" +
+                        "\n".join(report))
+        return None
 
     def vcpu_tids(self):
         tids = []
@@ -394,20 +471,22 @@ def idle_guest(sock, name, args=()):
 
 
 @contextlib.contextmanager
-def booted_guest(args, name, timeout=guest_bound(20 * 60)):
-    """The test kernel booted with a control socket and args, up to the
-    agent's ready line. Yields (vm, qmp, socket path, index of the ready
-    line, its fields); memplug is always stopped afterwards."""
+def booted_guest(args, name, timeout=guest_bound(20 * 60), kernel="tiny"):
+    """A guest kernel (a KERNELS name) booted with a control socket and
+    args, up to the agent's ready line, its console input open. Yields (vm,
+    qmp, socket path, index of the ready line, its fields); memplug is
+    always stopped afterwards."""
     from qmp_client import QMP
 
     require_kvm()
-    assert GUEST_KERNEL.exists(), "build/guest/vmlinux is missing: make guest"
+    k = KERNELS[kernel]
+    kargs = k.args()
 
     def make(log_name):
         sock = os.path.join(tempfile.mkdtemp(prefix=f"mp-{name}-"), "vm.sock")
-        vm = Memplug(["--kernel", str(GUEST_KERNEL), "--control", sock] + args,
-                     log_name)
-        vm.sock = sock
+        vm = Memplug(kargs + ["--control", sock] + args, log_name,
+                     console_input=True)
+        vm.sock, vm.kernel = sock, k
         return vm
 
     vm, i, ready = start_until_ready(make, name, timeout)
