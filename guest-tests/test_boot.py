@@ -42,8 +42,12 @@ CONFIGS = {"vmlinux": ("tiny", None, 1, []),
            "vmlinux-2cpus": ("tiny", None, 2, []),
            "stock": ("stock", None, 1, []),
            "stock-in-guest": ("stock", None, 1, ["--kernel-unpack", "off"]),
-           "stock-2cpus": ("stock", None, 2, [])}
-UNPACKED_ON_HOST = {"bzimage": "lz4", "stock": "xz", "stock-2cpus": "xz"}
+           "stock-2cpus": ("stock", None, 2, []),
+           # Two vCPUs on two nodes: the CPUID topology must agree with the
+           # SRAT (one LLC per node) or the kernel warns in topology_sane.
+           "stock-2cpus-2nodes": ("stock", None, 2, ["--numa", "nodes=2"])}
+UNPACKED_ON_HOST = {"bzimage": "lz4", "stock": "xz", "stock-2cpus": "xz",
+                    "stock-2cpus-2nodes": "xz"}
 
 
 @pytest.fixture(scope="module",
@@ -56,7 +60,7 @@ def guest(request):
         args[1] = str(image)
     vm, index, ready, status = boot(args, f"boot-{request.param}", cpus,
                                     extra)
-    return vm, index, ready, status, cpus
+    return vm, index, ready, status, cpus, extra
 
 
 def test_who_unpacks_a_bzimage(guest, request):
@@ -73,14 +77,15 @@ def test_who_unpacks_a_bzimage(guest, request):
 
 
 def test_guest_sees_its_cpus(guest):
-    vm, _, ready, _, cpus = guest
+    vm, _, ready, _, cpus, extra = guest
     assert ready["cpus"] == cpus
     if cpus > 1:
-        assert f"smp: Brought up 1 node, {cpus} CPUs" in vm.console.text()
+        nodes = "2 nodes" if "nodes=2" in extra else "1 node"
+        assert f"smp: Brought up {nodes}, {cpus} CPUs" in vm.console.text()
 
 
 def test_guest_acpi_is_on_with_sci_on_irq9(guest):
-    vm, _, ready, _, _ = guest
+    vm, _, ready, _, _, _ = guest
     assert ready["acpi"] == 1
     assert ready["sci_irq"] == 9
     console = vm.console.text()
@@ -89,7 +94,7 @@ def test_guest_acpi_is_on_with_sci_on_irq9(guest):
 
 
 def test_guest_memtotal_matches_boot_ram(guest):
-    _, _, ready, _, _ = guest
+    _, _, ready, _, _, _ = guest
     # The kernel image, page tables and struct pages come out of the 256M;
     # a working guest keeps most of it.
     assert 0.75 * RAM_KB < ready["memtotal_kb"] < RAM_KB
@@ -99,6 +104,6 @@ def test_guest_memtotal_matches_boot_ram(guest):
 
 
 def test_guest_poweroff_ends_memplug_with_0(guest):
-    vm, _, _, status, _ = guest
+    vm, _, _, status, _, _ = guest
     assert status == 0, vm.stderr.text()
     assert "reboot: Power down" in vm.console.text()

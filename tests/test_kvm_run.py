@@ -126,21 +126,29 @@ def test_timeout_stops_l1_and_leaves_nothing():
     assert leftovers() == before
 
 
+def sleeping_l1(env=None):
+    """kvm-run running `sleep 600` in a nested L1, once the command runs."""
+    full = dict(os.environ, **(env or {}))
+    full.pop("MEMPLUG_KVM", None)
+    p = subprocess.Popen([sys.executable, KVM_RUN, "--lane", "nested",
+                          "sleep", "600"], env=full, stdin=subprocess.DEVNULL,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         text=True)
+    deadline = time.monotonic() + 120
+    for line in p.stderr:
+        if "ready: running the command" in line or \
+                time.monotonic() > deadline:
+            break
+    return p
+
+
 def test_a_frozen_l1_is_named_and_stopped():
     """QEMU-TCG has frozen a whole L1 (docs/notes.md): L1's heartbeat stops
     and kvm-run ends it with status 123 instead of waiting for --timeout.
     A stopped QEMU (SIGSTOP) stands in for the frozen one."""
     before = leftovers()
-    env = dict(os.environ, MEMPLUG_L1_HANG_S="15")
-    env.pop("MEMPLUG_KVM", None)
-    p = subprocess.Popen([sys.executable, KVM_RUN, "--lane", "nested",
-                          "sleep", "600"], env=env, stdin=subprocess.DEVNULL,
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                         text=True)
+    p = sleeping_l1({"MEMPLUG_L1_HANG_S": "15"})
     try:
-        for line in p.stderr:
-            if "ready: running the command" in line:
-                break
         time.sleep(6)  # one heartbeat seen
         qemu = subprocess.run(["pgrep", "-P", str(p.pid), "-f", "qemu-system"],
                               capture_output=True, text=True).stdout.split()
@@ -159,18 +167,8 @@ def test_a_frozen_l1_is_named_and_stopped():
 
 def test_ctrl_c_stops_l1_and_leaves_nothing():
     before = leftovers()
-    env = dict(os.environ)
-    env.pop("MEMPLUG_KVM", None)
-    p = subprocess.Popen([sys.executable, KVM_RUN, "--lane", "nested",
-                          "sleep", "600"], env=env, stdin=subprocess.DEVNULL,
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                         text=True)
+    p = sleeping_l1()
     try:
-        deadline = time.monotonic() + 120
-        for line in p.stderr:
-            if "ready: running the command" in line or \
-                    time.monotonic() > deadline:
-                break
         assert p.poll() is None
         p.send_signal(signal.SIGINT)
         rest = p.stderr.read()
