@@ -88,12 +88,14 @@ def outcome(rec, c, t_ready, exited, timed_out, timeout):
                        "killed" % POWEROFF_TIMEOUT)
 
 
-def boot_once(argv, name, timeout, idle_wait):
+def boot_once(argv, name, timeout, idle_wait, kernel_path=KERNEL_COPY,
+              env_for=None):
+    """One boot; env_for(name), when given, is the VMM's environment."""
     host.wait_idle(idle_wait)
-    kernel = host.file_info(KERNEL_COPY)
+    kernel = host.file_info(kernel_path)
     lib.log(f"  {name}: booting (timeout {timeout:.0f} s) ...")
     probe = host.HostProbe()
-    c = proc.Child(argv, name, LOGS)
+    c = proc.Child(argv, name, LOGS, env=env_for(name) if env_for else None)
     deadline = time.monotonic() + timeout
     t_linux = c.wait_for(LINUX_MARK, timeout)
     t_ready = c.wait_for(READY_MARK, max(deadline - time.monotonic(), 0))
@@ -132,8 +134,8 @@ def boot_once(argv, name, timeout, idle_wait):
     return rec
 
 
-def boot_section(argv, label, runs, timeout, idle_wait):
-    recs = [boot_once(argv, f"{label}-{i}", timeout, idle_wait)
+def boot_section(argv, label, runs, timeout, idle_wait, **kw):
+    recs = [boot_once(argv, f"{label}-{i}", timeout, idle_wait, **kw)
             for i in range(runs)]
     ok = [r for r in recs if "error" not in r]
     out = {"command": lib.cmd_str(argv), "runs": recs,

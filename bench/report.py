@@ -20,7 +20,7 @@ from lib.stats import median, ratio
 BENCH = lib.ROOT / "bench"
 PLOTS = BENCH / "plots"
 PLOT_DATA = lib.BUILD / "bench" / "plots"
-FILES = ("flat", "boot", "hotplug", "realkvm")
+FILES = ("flat", "boot", "hotplug", "realkvm", "stock")
 BOOTS = ("boot-memplug", "boot-qemu-pc", "boot-qemu-q35")
 UNITS = (("_ms", "ms"), ("_us", "µs"), ("_kib", "KiB"), ("_kb", "KiB"),
          ("_s", "s"))
@@ -602,6 +602,40 @@ def realkvm_idle(R):
                      for k, v in idle.items() if v])
 
 
+STOCK_ROWS = (("memplug-cold", "memplug, unpacked on the host, empty cache"),
+              ("memplug-cached", "memplug, unpacked on the host, cached"),
+              ("memplug-in-guest", "memplug, the kernel's own decompressor"),
+              ("qemu", "QEMU -enable-kvm -cpu host -M pc"))
+
+
+def stock_table(R):
+    """exec -> first kernel line and -> user space per way of booting the
+    stock kernel, with ratios to QEMU and the issue's target."""
+    secs = R["stock"]["sections"]
+    target = R["targets"]["max_ratio"]["stock_ready"]
+    q = (secs.get("qemu") or {}).get("ready_s") or {}
+    rows = []
+    for key, label in STOCK_ROWS:
+        s = secs.get(key) or {}
+        r = ratio((s.get("ready_s") or {}).get("median"), q.get("median"))
+        verdict = "" if r is None or key == "qemu" else \
+            (" (target met)" if r <= target else f" (target {target}x not met)")
+        rows.append([label, fmt_stats(s.get("linux_version_s"), "s"),
+                     fmt_stats(s.get("ready_s"), "s"),
+                     "-" if r is None or key == "qemu"
+                     else f"{fmt_g(r)}x{verdict}",
+                     s.get("failures", s.get("skipped", "-"))])
+    return md_table(["boot", "exec → first kernel line", "exec → user space "
+                     "(agent ready)", "ready / QEMU", "failed boots"], rows)
+
+
+def stock_header(R):
+    r = R["stock"]
+    return (f"{r['date']}; kernel {r['kernel'].get('path', '?')} sha256 "
+            f"{r['kernel'].get('sha256', '?')[:16]}; {r['machine'].get('qemu')}; "
+            f"command line `{r['cmdline']}`")
+
+
 def realkvm_errors(R):
     return bullets(R["realkvm"]["summary"]["errors"])
 
@@ -706,6 +740,7 @@ PARTS = {"comparison": comparison, "flat_detail": flat_detail,
          "hotplug_soak": hotplug_soak, "realkvm_header": realkvm_header,
          "realkvm_table": realkvm_table, "realkvm_reps": realkvm_reps,
          "realkvm_idle": realkvm_idle, "realkvm_errors": realkvm_errors,
+         "stock_table": stock_table, "stock_header": stock_header,
          "realkvm_timeline": lambda R: timeline_table(
              R["realkvm"]["summary"]["timeline"])}
 
