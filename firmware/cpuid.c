@@ -35,23 +35,28 @@ enum reg { EAX, EBX, ECX, EDX };
  * every XSAVE component and the features that need one (AVX, AVX-512,
  * PKU: xsave_components). The KVM paravirtual entry needs no parameter
  * because this KVM does honour our table for its own leaves. */
-static const struct pvm_mask {
+/* A CPUID feature: leaf fn, subleaf index, register, bits. */
+struct feature {
 	uint32_t fn, index;
 	enum reg reg;
 	uint32_t bits;
+};
+
+static const struct pvm_mask {
+	struct feature f;
 	/* "noxsave", or the clearcpuid= number: Linux's X86_FEATURE_* as
 	 * word * 32 + bit. Numbers, because names need the guest kernel to be
 	 * built with CONFIG_X86_FEATURE_NAMES. */
 	const char *param;
 	const char *why;
 } pvm_masks[] = {
-	{ 1, 0, ECX, 1u << 13, "141" /* 4*32+13 */, "lock cmpxchg16b (SLUB) is not emulated" },
-	{ 1, 0, ECX, 1u << 23, "151" /* 4*32+23 */, "popcnt (bitmap_weight) is not emulated" },
-	{ 1, 0, ECX, (1u << 26) | (1u << 27), "noxsave",
+	{ { 1, 0, ECX, 1u << 13 }, "141" /* 4*32+13 */, "lock cmpxchg16b (SLUB) is not emulated" },
+	{ { 1, 0, ECX, 1u << 23 }, "151" /* 4*32+23 */, "popcnt (bitmap_weight) is not emulated" },
+	{ { 1, 0, ECX, (1u << 26) | (1u << 27) }, "noxsave",
 	  "xsave/xrstor (FPU init) are not emulated" },
-	{ 7, 0, EBX, 1u << 20, "308" /* 9*32+20 */, "clac/stac (SMAP) are not emulated" },
-	{ KVM_FEATURES_LEAF, 0, EAX, KVM_FEATURE_PV_UNHALT |
-		KVM_FEATURE_PV_SEND_IPI | KVM_FEATURE_PV_SCHED_YIELD, NULL,
+	{ { 7, 0, EBX, 1u << 20 }, "308" /* 9*32+20 */, "clac/stac (SMAP) are not emulated" },
+	{ { KVM_FEATURES_LEAF, 0, EAX, KVM_FEATURE_PV_UNHALT |
+		KVM_FEATURE_PV_SEND_IPI | KVM_FEATURE_PV_SCHED_YIELD }, NULL,
 	  "the paravirtual features that make hypercalls: vmcall/vmmcall at "
 	  "CPL 0 never completes (the vCPU stays on the instruction), so the "
 	  "first PV IPI of a second vCPU hangs the guest" },
@@ -141,13 +146,6 @@ static int cpuid_add_topology_subleaves(union cpuid_table *t, uint32_t fn)
 	}
 	return 0;
 }
-
-/* A CPUID feature: leaf fn, subleaf index, register, bits. */
-struct feature {
-	uint32_t fn, index;
-	enum reg reg;
-	uint32_t bits;
-};
 
 /* XSAVE components that go together, the CPUID feature Linux requires
  * for them (xsave_cpuid_features[] in 6.1's fpu/xstate.c: without it the
@@ -373,13 +371,8 @@ int cpuid_adjust(union cpuid_table *t, const struct cpu_topology *topo,
 			e->ecx |= CPUID1_ECX_HYPERVISOR;
 	}
 	if (hide_pvm)
-		for (size_t i = 0; i < sizeof(pvm_masks) / sizeof(pvm_masks[0]); i++) {
-			const struct pvm_mask *m = &pvm_masks[i];
-
-			e = cpuid_find(t, m->fn, m->index);
-			if (e && e->index == m->index)
-				*reg_of(e, m->reg) &= ~m->bits;
-		}
+		for (size_t i = 0; i < sizeof(pvm_masks) / sizeof(pvm_masks[0]); i++)
+			clear_feature(t, &pvm_masks[i].f);
 	xsave_components(t);
 
 	/* KVM's own leaves, so the guest finds kvm-clock. Keep what KVM
