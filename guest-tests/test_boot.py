@@ -54,10 +54,7 @@ UNPACKED_ON_HOST = {"bzimage": "lz4", "stock": "xz", "stock-2cpus": "xz",
                 params=[c for c in CONFIGS if CONFIGS[c][0] in guest_kernels()])
 def guest(request):
     kernel, image, cpus, extra = CONFIGS[request.param]
-    args = KERNELS[kernel].args()
-    if image:
-        assert image.exists(), f"{image} is missing: run make guest"
-        args[1] = str(image)
+    args = KERNELS[kernel].args(image)
     vm, index, ready, status = boot(args, f"boot-{request.param}", cpus,
                                     extra)
     return vm, index, ready, status, cpus, extra

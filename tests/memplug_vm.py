@@ -53,11 +53,13 @@ class GuestKernel:
         self.name, self.image, self.initrd = name, image, initrd
         self.user_agent, self.make_hint = user_agent, make_hint
 
-    def args(self):
-        """memplug's --kernel/--initrd for it; fails when not built."""
-        for f in (self.image, self.initrd):
+    def args(self, image=None):
+        """memplug's --kernel/--initrd for it (image: another file of the
+        same build, e.g. the bzImage); fails when not built."""
+        image = image or self.image
+        for f in (image, self.initrd):
             assert f is None or f.exists(), f"{f} is missing: {self.make_hint}"
-        return ["--kernel", str(self.image)] + (
+        return ["--kernel", str(image)] + (
             ["--initrd", str(self.initrd)] if self.initrd else [])
 
 

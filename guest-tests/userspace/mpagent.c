@@ -574,21 +574,31 @@ static int cmd_check(void)
 
 /* ---- sysfs commands ---- */
 
+/* memoryN/state of the block named by id, a decimal number. */
+static int block_state_path(const char *id, char *path, size_t len)
+{
+	char *end;
+	long n;
+
+	if (!id)
+		return -EINVAL;
+	n = strtol(id, &end, 10);
+	if (end == id || *end || n < 0)
+		return -EINVAL;
+	snprintf(path, len, MEMORY "/memory%ld/state", n);
+	return 0;
+}
+
 static int cmd_online(char *id, char *how)
 {
 	static const char *const names[][2] = {
 		{ "movable", "online_movable" }, { "kernel", "online_kernel" },
 		{ "online", "online" },
 	};
-	char path[96], *end;
-	long n;
+	char path[96];
 
-	if (!id || !how)
+	if (!how || block_state_path(id, path, sizeof(path)) < 0)
 		return -EINVAL;
-	n = strtol(id, &end, 10);
-	if (end == id || *end || n < 0)
-		return -EINVAL;
-	snprintf(path, sizeof(path), MEMORY "/memory%ld/state", n);
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
 		if (!strcmp(how, names[i][0]))
 			return write_file(path, names[i][1]);
@@ -597,15 +607,10 @@ static int cmd_online(char *id, char *how)
 
 static int cmd_offline(char *id)
 {
-	char path[96], *end;
-	long n;
+	char path[96];
 
-	if (!id)
+	if (block_state_path(id, path, sizeof(path)) < 0)
 		return -EINVAL;
-	n = strtol(id, &end, 10);
-	if (end == id || *end || n < 0)
-		return -EINVAL;
-	snprintf(path, sizeof(path), MEMORY "/memory%ld/state", n);
 	return write_file(path, "offline");
 }
 
