@@ -38,6 +38,11 @@ int cpu_setup_common(int vcpu_fd);
 int cpuid_adjust(union cpuid_table *t, const struct cpu_topology *topo,
 		 unsigned int vcpu, bool hide_pvm);
 
+/* Adds the TSC-deadline timer to KVM's supported CPUID t. KVM's LAPIC
+ * emulates it, but KVM reports it as KVM_CAP_TSC_DEADLINE_TIMER, not in
+ * KVM_GET_SUPPORTED_CPUID, so a VMM offers it only if it asks. */
+void cpuid_add_tsc_deadline(union cpuid_table *t);
+
 /* The user XSAVE components t exposes (leaf 0xD subleaf 0), the XCR0 the
  * guest kernel sets; 0 without XSAVE. */
 uint64_t cpuid_xcr0(union cpuid_table *t);

@@ -20,6 +20,7 @@
 #define CPUID1_ECX_HYPERVISOR (1u << 31)
 #define CPUID1_EDX_HTT (1u << 28)
 #define CPUID1_ECX_XSAVE (1u << 26)
+#define CPUID1_ECX_TSC_DEADLINE (1u << 24)
 /* The legacy region (512) and the XSAVE header (64). */
 #define XSAVE_LEGACY_SIZE 576
 
@@ -202,6 +203,14 @@ static void clear_feature(union cpuid_table *t, const struct feature *f)
 
 	if (e)
 		*reg_of(e, f->reg) &= ~f->bits;
+}
+
+void cpuid_add_tsc_deadline(union cpuid_table *t)
+{
+	struct kvm_cpuid_entry2 *e = subleaf(t, 1, 0);
+
+	if (e)
+		e->ecx |= CPUID1_ECX_TSC_DEADLINE;
 }
 
 /* Offset + size of the end of the standard-format XSAVE area holding

@@ -602,6 +602,27 @@ static void xsave_hides_undescribed_components(void)
 	CHECK_EQ(cpuid_xcr0(v), 0x21b);
 }
 
+/* KVM reports the TSC-deadline timer as a capability; once added to the
+ * supported table it survives the adjustment, leaving leaf 1's other
+ * features as they were. */
+static void tsc_deadline_added_and_kept(void)
+{
+	uint32_t ecx;
+
+	host_table();
+	CHECK(!(cpuid_find(&t, 1, 0)->ecx & (1u << 24)));
+	CHECK_EQ(adjust(&t, 2, 1, 1, false), 0);
+	ecx = cpuid_find(&t, 1, 0)->ecx;
+	host_table();
+	cpuid_add_tsc_deadline(&t);
+	CHECK_EQ(adjust(&t, 2, 1, 1, false), 0);
+	CHECK_EQ(cpuid_find(&t, 1, 0)->ecx, ecx | 1u << 24);
+	/* A table without leaf 1 is left alone. */
+	memset(&t, 0, sizeof(t));
+	cpuid_add_tsc_deadline(&t);
+	CHECK_EQ(t.h.nent, 0);
+}
+
 static void full_table_reports_enospc(void)
 {
 	memset(&t, 0, sizeof(t));
@@ -633,4 +654,5 @@ UNIT_MAIN(UNIT_CASE(apic_id_and_topology),
 	  UNIT_CASE(leaf_b_subleaves_added),
 	  UNIT_CASE(pvm_hides_hypercall_features),
 	  UNIT_CASE(pvm_masks_hide_what_the_emulator_cannot_run),
+	  UNIT_CASE(tsc_deadline_added_and_kept),
 	  UNIT_CASE(full_table_reports_enospc))
