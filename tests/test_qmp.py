@@ -144,7 +144,7 @@ def test_size_as_string_and_memfd(vm):
     ({"qom-type": "memory-backend-ram", "id": "z4", "size": 128 * M,
       "colour": "red"}, "Parameter 'colour' is unexpected"),
     ({"qom-type": "memory-backend-file", "id": "z5", "size": 128 * M},
-     "needs mem-path"),
+     "Parameter 'mem-path' is missing"),
     ({"qom-type": "memory-backend-ram", "id": "z6"}, "'size' is missing"),
 ], ids=["zero", "negative", "unparsable", "unknown-type", "bad-id",
         "unknown-arg", "file-no-path", "no-size"])
@@ -592,4 +592,87 @@ def test_object_add_takes_qemus_members(tmp_path):
             r = q.execute("object-add", **args)
             assert desc in r["error"]["desc"], (args, r)
         assert {b["id"] for b in q.cmd("query-memdev")} == {"r", "f", "p"}
+        q.close()
+
+
+def schema_index(schema):
+    """{name: entry} of a query-qmp-schema answer, every reference in it
+    checked to resolve."""
+    by = {e["name"]: e for e in schema}
+    assert len(by) == len(schema), "a name is listed twice"
+    for e in schema:
+        refs = [e.get("arg-type"), e.get("ret-type"), e.get("element-type")]
+        refs += [m["type"] for m in e.get("members", []) if "type" in m]
+        refs += [v["type"] for v in e.get("variants", [])]
+        for r in refs:
+            assert r is None or r in by, (e, r)
+    return by
+
+
+def wrong_value(json_type):
+    """A value of another JSON type than json_type ("1G" would be a size
+    on memplug's socket, so sizes get a boolean)."""
+    return {"string": 12, "int": True, "boolean": "yes",
+            "array": True}.get(json_type)
+
+
+def test_query_qmp_schema_is_what_the_server_checks(tmp_path):
+    """query-qmp-schema lists every command with the arguments the server
+    takes: each member listed is accepted (a value of the wrong JSON type
+    is refused naming it), an unlisted one is unexpected, a required one
+    left out is missing; object-add's members are its qom-type's."""
+    sock = tmp_path / "mem.sock"
+    with idle_guest(sock, "qmp-schema", ["--memory", "256M,slots=2,maxmem=1G"]):
+        q = QMP(sock)
+        by = schema_index(q.cmd("query-qmp-schema"))
+        names = {c["name"] for c in q.cmd("query-commands")}
+        assert {n for n, e in by.items() if e["meta-type"] == "command"} == \
+            names
+        jtype = {n: e.get("json-type") for n, e in by.items()
+                 if e["meta-type"] == "builtin"}
+        jtype.update({n: "array" for n, e in by.items()
+                      if e["meta-type"] == "array"})
+        jtype.update({n: "string" for n, e in by.items()
+                      if e["meta-type"] == "enum"})
+
+        def check(name, members, fixed=None):
+            """members: the schema's; fixed: values the handler needs to
+            get as far as its type checks."""
+            fixed = fixed or {}
+            need = {m["name"]: fixed.get(m["name"], "x") for m in members
+                    if "default" not in m}
+            if name not in ("qmp_capabilities", "quit", "system_reset",
+                            "system_powerdown"):
+                r = q.execute(name, **need, frob=1)
+                assert r["error"]["desc"] == "Parameter 'frob' is unexpected", \
+                    (name, r)
+            for m in members:
+                if "default" not in m and name != "qmp_capabilities":
+                    args = {k: v for k, v in need.items() if k != m["name"]}
+                    r = q.execute(name, **args)
+                    assert "error" in r and m["name"] in r["error"]["desc"], \
+                        (name, m, r)
+                bad = wrong_value(jtype[m["type"]])
+                if bad is None or name == "qmp_capabilities":
+                    continue
+                r = q.execute(name, **{**need, m["name"]: bad})
+                assert "error" in r and \
+                    f"'{m['name']}'" in r["error"]["desc"], (name, m, r)
+
+        fixed = {"driver": "pc-dimm", "command-line": "info status",
+                 "path": "/objects"}
+        for name in sorted(names - {"object-add"}):
+            check(name, by[by[name]["arg-type"]]["members"], fixed)
+        union = by[by["object-add"]["arg-type"]]
+        assert union["tag"] == "qom-type"
+        cases = {v["case"]: by[v["type"]]["members"]
+                 for v in union["variants"]}
+        assert set(cases) == set(by[union["members"][0]["type"]]["values"]) \
+            == {"memory-backend-ram", "memory-backend-memfd",
+                "memory-backend-file"}
+        for case, members in cases.items():
+            check("object-add", union["members"] + members,
+                  {"qom-type": case, "id": "s1", "size": 128 * M,
+                   "mem-path": str(tmp_path)})
+        assert q.cmd("query-memdev") == []
         q.close()

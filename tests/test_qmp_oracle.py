@@ -151,3 +151,84 @@ def test_memplug_answers_as_qemu_does(qemu, tmp_path):
                        f"  memplug {json.dumps(a)[:400]}\n"
                        f"  QEMU    {json.dumps(b)[:400]}")
     assert not bad, "\n".join(bad)
+
+
+# Commands whose arguments memplug describes otherwise than QEMU, and why.
+SCHEMA_DIFFERENCES = {
+    "device_add": "QEMU's schema lists only driver, bus and id: the rest "
+                  "are the driver's properties, checked by the device; "
+                  "memplug lists pc-dimm's (memdev, node, slot, addr) and "
+                  "has no bus",
+}
+
+
+def arguments(schema, command):
+    """{member: (JSON type, optional)} of a command's arguments, and for a
+    union (object-add) {case: such a dict} of its variants."""
+    by = {e["name"]: e for e in schema}
+
+    def jtype(name):
+        e = by[name]
+        return {"builtin": e.get("json-type"), "enum": "string",
+                "array": "array"}.get(e["meta-type"], e["meta-type"])
+
+    def members(entry):
+        return {m["name"]: (jtype(m["type"]), "default" in m)
+                for m in entry["members"]}
+
+    arg = by[by[command]["arg-type"]]
+    base = members(arg)
+    if "variants" not in arg:
+        return base, {}
+    return base, {v["case"]: members(by[v["type"]]) for v in arg["variants"]}
+
+
+def test_schema_describes_arguments_as_qemus_does(qemu, tmp_path):
+    """For every command both have, memplug's query-qmp-schema lists the
+    arguments QEMU's lists, with the same JSON types and the same ones
+    optional; for object-add, each backend type memplug has takes a subset
+    of QEMU's members of that type (QEMU has more, such as pmem)."""
+    import time
+
+    sock, p = qemu
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            q = QMP(sock)
+            break
+        except (ConnectionRefusedError, FileNotFoundError):
+            assert p.poll() is None and time.monotonic() < deadline
+            time.sleep(0.1)
+    theirs = q.cmd("query-qmp-schema")
+    q.close()
+    msock = tmp_path / "memplug.sock"
+    with idle_guest(msock, "oracle-schema", ["--memory",
+                                             "256M,slots=4,maxmem=1G"]):
+        q = QMP(msock)
+        mine = q.cmd("query-qmp-schema")
+        q.close()
+    commands = {e["name"] for e in mine if e["meta-type"] == "command"}
+    shared = commands & {e["name"] for e in theirs
+                         if e["meta-type"] == "command"}
+    # Only memplug's own x- commands are memplug's alone.
+    assert {c for c in commands - shared if not c.startswith("x-")} == set()
+    bad = []
+    for c in sorted(shared):
+        (mb, mv), (tb, tv) = arguments(mine, c), arguments(theirs, c)
+        if c == "object-add":
+            assert mb == tb, (mb, tb)
+            for case, members in mv.items():
+                extra = {k: v for k, v in members.items()
+                         if tv[case].get(k) != v}
+                if extra:
+                    bad.append(f"object-add {case}: {extra} vs QEMU's "
+                               f"{ {k: tv[case].get(k) for k in extra} }")
+            continue
+        same = mb == tb
+        if same == (c in SCHEMA_DIFFERENCES):
+            bad.append(f"{c}: memplug {mb}, QEMU {tb}" if not same else
+                       f"{c}: listed as a difference but described alike")
+        elif not same:
+            common = set(mb) & set(tb)
+            assert {k: mb[k] for k in common} == {k: tb[k] for k in common}, c
+    assert not bad, "\n".join(bad)

@@ -60,7 +60,8 @@ static json_t *qmp(struct machine *m, const char *name, json_t *args,
 		args = json_object();
 	cmds = qmp_cmds(&n);
 	for (size_t i = 0; args && i < n; i++)
-		if (!strcmp(cmds[i].name, name))
+		if (!strcmp(cmds[i].name, name) &&
+		    qmp_check_args(&cmds[i], args, err, sizeof(err)) == 0)
 			r = cmds[i].fn(m, args, err, sizeof(err));
 	json_decref(args);
 	if (r == QMP_DEFERRED) {

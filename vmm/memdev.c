@@ -10,23 +10,42 @@
 #include "vmm/prealloc.h"
 #include "vmm/qmp_cmds.h"
 
-/* The members each type has, besides qom-type, id and props. */
-static const char *const common[] = {
-	"size", "merge", "dump", "prealloc", "prealloc-threads", "share",
-	"reserve", "host-nodes", "policy", NULL,
+/* The members each type has, besides qom-type and id. */
+static const struct qmp_arg common[] = {
+	{ "size", "size", false },	  { "merge", "bool", true },
+	{ "dump", "bool", true },	  { "prealloc", "bool", true },
+	{ "prealloc-threads", "int", true }, { "share", "bool", true },
+	{ "reserve", "bool", true },	  { "host-nodes", "[uint16]", true },
+	{ "policy", "str", true },	  { 0 },
 };
-static const char *const file_only[] = {
-	"mem-path", "align", "discard-data", "readonly", NULL,
+static const struct qmp_arg file_only[] = {
+	{ "mem-path", "str", false },	  { "align", "size", true },
+	{ "discard-data", "bool", true }, { "readonly", "bool", true },
+	{ 0 },
 };
-static const char *const memfd_only[] = {
-	"hugetlb", "hugetlbsize", "seal", NULL,
+static const struct qmp_arg memfd_only[] = {
+	{ "hugetlb", "bool", true }, { "hugetlbsize", "size", true },
+	{ "seal", "bool", true },    { 0 },
 };
 
-static bool in(const char *const *list, const char *key)
+static const struct memdev_type types[] = {
+	{ "memory-backend-ram", BACKEND_RAM, { common } },
+	{ "memory-backend-memfd", BACKEND_MEMFD, { common, memfd_only } },
+	{ "memory-backend-file", BACKEND_FILE, { common, file_only } },
+};
+
+const struct memdev_type *memdev_types(size_t *n)
 {
-	for (; *list; list++)
-		if (!strcmp(*list, key))
-			return true;
+	*n = sizeof(types) / sizeof(types[0]);
+	return types;
+}
+
+static bool in(const struct memdev_type *t, const char *key)
+{
+	for (int i = 0; i < MEMDEV_MEMBER_LISTS && t->members[i]; i++)
+		for (const struct qmp_arg *a = t->members[i]; a->name; a++)
+			if (!strcmp(a->name, key))
+				return true;
 	return false;
 }
 
@@ -123,32 +142,32 @@ int memdev_parse(const char *type, json_t *props, struct backend_args *a,
 	const char *key;
 	json_t *v;
 	bool readonly = false;
+	const struct memdev_type *t = NULL;
 
 	*a = (struct backend_args){ .reserve = true, .merge = true, .dump = true,
 				    .seal = true, .prealloc_threads = 1 };
-	if (!strcmp(type, "memory-backend-ram"))
-		a->kind = BACKEND_RAM;
-	else if (!strcmp(type, "memory-backend-memfd"))
-		a->kind = BACKEND_MEMFD;
-	else if (!strcmp(type, "memory-backend-file"))
-		a->kind = BACKEND_FILE;
-	else {
+	for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++)
+		if (!strcmp(type, types[i].name))
+			t = &types[i];
+	if (!t) {
 		snprintf(err, errlen, "qom-type '%s' is not supported: memplug "
 			 "has memory-backend-ram, -memfd and -file", type);
 		return -EINVAL;
 	}
+	a->kind = t->kind;
 	/* QEMU refuses a member the type does not have. */
 	json_object_foreach(props, key, v)
-		if (!in(common, key) &&
-		    !(a->kind == BACKEND_FILE && in(file_only, key)) &&
-		    !(a->kind == BACKEND_MEMFD && in(memfd_only, key))) {
+		if (!in(t, key)) {
 			snprintf(err, errlen, "Parameter '%s' is unexpected", key);
 			return -EINVAL;
 		}
-	if (!json_object_get(props, "size")) {
-		snprintf(err, errlen, "Parameter 'size' is missing");
-		return -EINVAL;
-	}
+	for (int i = 0; i < MEMDEV_MEMBER_LISTS && t->members[i]; i++)
+		for (const struct qmp_arg *m = t->members[i]; m->name; m++)
+			if (!m->optional && !json_object_get(props, m->name)) {
+				snprintf(err, errlen, "Parameter '%s' is missing",
+					 m->name);
+				return -EINVAL;
+			}
 	/* memfd memory is shared unless told otherwise, as in QEMU. */
 	a->share = a->kind == BACKEND_MEMFD;
 	if (size_arg(props, "size", &a->size, err, errlen) < 0 ||

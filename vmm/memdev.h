@@ -8,6 +8,21 @@
 #include <jansson.h>
 
 #include "vmm/dimm.h"
+#include "vmm/qmp.h"
+
+#define MEMDEV_MEMBER_LISTS 2
+
+/* A backend type: its QOM name, its kind, and its members besides qom-type
+ * and id (lists ending with a NULL name; the "size" ones also take
+ * memplug's own "1G" strings). The one owner of those names, for
+ * memdev_parse and query-qmp-schema. */
+struct memdev_type {
+	const char *name;
+	enum backend_kind kind;
+	const struct qmp_arg *members[MEMDEV_MEMBER_LISTS];
+};
+
+const struct memdev_type *memdev_types(size_t *n);
 
 /* props (an object: QMP's arguments, or -object's key=values typed) of a
  * backend of QOM type type into *a (a->id is the caller's). Returns 0 or

@@ -205,6 +205,37 @@ static const struct qmp_command *find_command(struct qmp_server *s,
 	return NULL;
 }
 
+static const struct qmp_arg *find_arg(const struct qmp_command *cmd,
+				      const char *name)
+{
+	for (const struct qmp_arg *a = cmd->args; a && a->name; a++)
+		if (!strcmp(a->name, name))
+			return a;
+	return NULL;
+}
+
+int qmp_check_args(const struct qmp_command *cmd, json_t *args, char *err,
+		   size_t errlen)
+{
+	const char *key;
+	json_t *v;
+
+	if (args && !cmd->open)
+		json_object_foreach(args, key, v)
+			if (!find_arg(cmd, key)) {
+				snprintf(err, errlen,
+					 "Parameter '%s' is unexpected", key);
+				return -EINVAL;
+			}
+	for (const struct qmp_arg *a = cmd->args; a && a->name; a++)
+		if (!a->optional && !json_object_get(args, a->name)) {
+			snprintf(err, errlen, "Parameter '%s' is missing",
+				 a->name);
+			return -EINVAL;
+		}
+	return 0;
+}
+
 /* The first member of a request that is none of QEMU's, or NULL. */
 static const char *unexpected_member(json_t *req)
 {
@@ -282,6 +313,10 @@ static int client_line(struct qmp_client *c, const char *line, size_t len)
 	if (!strcmp(cmd->name, "qmp_capabilities") && c->negotiated) {
 		ret = error_reply("CommandNotFound", "Capabilities negotiation "
 				  "is already complete, command ignored", id);
+		goto reply;
+	}
+	if (qmp_check_args(cmd, args, err, sizeof(err)) < 0) {
+		ret = error_reply(NULL, err, id);
 		goto reply;
 	}
 	{

@@ -34,10 +34,31 @@
 typedef json_t *(*qmp_handler)(void *ctx, json_t *args, char *err,
 			       size_t errlen);
 
+/* An argument of a command: its name, its type in QEMU's schema terms
+ * ("str", "int", "bool", "size", "any", or a list such as "[str]"), and
+ * whether it may be left out. The one owner of a command's argument names:
+ * the server's checks and query-qmp-schema both read it. */
+struct qmp_arg {
+	const char *name;
+	const char *type;
+	bool optional;
+};
+
 struct qmp_command {
 	const char *name;
 	qmp_handler fn;
+	/* Its arguments, ending with a NULL name; NULL: it takes none. */
+	const struct qmp_arg *args;
+	/* Members besides args are the handler's to check (object-add's
+	 * depend on its qom-type). */
+	bool open;
 };
+
+/* Refuses, with QEMU's words, an argument cmd does not have (unless it is
+ * open) and a missing one that is not optional; the handler checks
+ * types. 0 or -EINVAL with the message in err. */
+int qmp_check_args(const struct qmp_command *cmd, json_t *args, char *err,
+		   size_t errlen);
 
 struct qmp_server;
 

@@ -12,26 +12,8 @@
 #include "vmm/hotplug.h"
 #include "vmm/machine.h"
 #include "vmm/memdev.h"
+#include "vmm/qmp_schema.h"
 #include "vmm/qom.h"
-
-int qmp_check_keys(json_t *args, const char *const *allowed, char *err,
-		   size_t errlen)
-{
-	const char *key;
-	json_t *v;
-
-	json_object_foreach(args, key, v) {
-		const char *const *a;
-
-		for (a = allowed; *a && strcmp(*a, key); a++)
-			;
-		if (!*a) {
-			snprintf(err, errlen, "Parameter '%s' is unexpected", key);
-			return -EINVAL;
-		}
-	}
-	return 0;
-}
 
 int qmp_arg_str(json_t *args, const char *key, bool required,
 		const char **out, char *err, size_t errlen)
@@ -89,13 +71,10 @@ int qmp_arg_bool(json_t *args, const char *key, bool *out, char *err,
 static json_t *cmd_capabilities(void *ctx, json_t *args, char *err,
 				size_t errlen)
 {
-	static const char *const keys[] = { "enable", NULL };
 	json_t *enable = json_object_get(args, "enable"), *cap;
 	size_t i;
 
 	(void)ctx;
-	if (qmp_check_keys(args, keys, err, errlen) < 0)
-		return NULL;
 	if (enable && !json_is_array(enable)) {
 		snprintf(err, errlen, "Invalid parameter type for 'enable', "
 			 "expected: array");
@@ -148,6 +127,8 @@ static json_t *cmd_query_status(void *ctx, json_t *args, char *err,
 
 static json_t *cmd_query_commands(void *ctx, json_t *args, char *err,
 				  size_t errlen);
+static json_t *cmd_query_schema(void *ctx, json_t *args, char *err,
+				size_t errlen);
 
 /* A value of "k=v,..." as QEMU's option parser would type it for these
  * commands: numbers (0x for hex), on/off and yes/no, else a string. */
@@ -272,13 +253,11 @@ static json_t *cmd_object_add(void *ctx, json_t *args, char *err,
 static json_t *cmd_object_del(void *ctx, json_t *args, char *err,
 			      size_t errlen)
 {
-	static const char *const keys[] = { "id", NULL };
 	struct machine *m = ctx;
 	const char *id = NULL;
 	int r;
 
-	if (qmp_check_keys(args, keys, err, errlen) < 0 ||
-	    qmp_arg_str(args, "id", true, &id, err, errlen) < 0)
+	if (qmp_arg_str(args, "id", true, &id, err, errlen) < 0)
 		return NULL;
 	pthread_mutex_lock(&m->lock);
 	r = backend_del(&m->dimms, id, err, errlen);
@@ -289,16 +268,13 @@ static json_t *cmd_object_del(void *ctx, json_t *args, char *err,
 static json_t *cmd_device_add(void *ctx, json_t *args, char *err,
 			      size_t errlen)
 {
-	static const char *const keys[] = { "driver", "id", "memdev", "node",
-					    "slot", "addr", NULL };
 	uint64_t node = 0, slot = UINT64_MAX, addr = 0;
 	struct machine *m = ctx;
 	struct dimm_args a = { 0 };
 	const char *driver = NULL;
 	int r;
 
-	if (qmp_check_keys(args, keys, err, errlen) < 0 ||
-	    qmp_arg_str(args, "driver", true, &driver, err, errlen) < 0)
+	if (qmp_arg_str(args, "driver", true, &driver, err, errlen) < 0)
 		return NULL;
 	if (strcmp(driver, "pc-dimm")) {
 		snprintf(err, errlen, "driver '%s' is not supported: memplug "
@@ -332,12 +308,10 @@ static json_t *cmd_device_add(void *ctx, json_t *args, char *err,
 static json_t *by_id(void *ctx, json_t *args, char *err, size_t errlen,
 		     int (*op)(struct machine *, const char *, char *, size_t))
 {
-	static const char *const keys[] = { "id", NULL };
 	const char *id = NULL;
 	int r;
 
-	if (qmp_check_keys(args, keys, err, errlen) < 0 ||
-	    qmp_arg_str(args, "id", true, &id, err, errlen) < 0)
+	if (qmp_arg_str(args, "id", true, &id, err, errlen) < 0)
 		return NULL;
 	r = op(ctx, id, err, errlen);
 	return r < 0 ? not_found(ctx, r) : json_object();
@@ -542,13 +516,11 @@ static json_t *cmd_quit(void *ctx, json_t *args, char *err, size_t errlen)
 
 static json_t *cmd_hmp(void *ctx, json_t *args, char *err, size_t errlen)
 {
-	static const char *const keys[] = { "command-line", "cpu-index", NULL };
 	const char *line = NULL;
 	uint64_t cpu = 0;
 	json_t *r;
 
-	if (qmp_check_keys(args, keys, err, errlen) < 0 ||
-	    qmp_arg_str(args, "command-line", true, &line, err, errlen) < 0 ||
+	if (qmp_arg_str(args, "command-line", true, &line, err, errlen) < 0 ||
 	    qmp_arg_uint(args, "cpu-index", &cpu, err, errlen) < 0)
 		return NULL;
 	r = hmp_run(ctx, line);
@@ -557,28 +529,53 @@ static json_t *cmd_hmp(void *ctx, json_t *args, char *err, size_t errlen)
 	return r;
 }
 
+static const struct qmp_arg id_arg[] = { { "id", "str", false }, { 0 } };
+static const struct qmp_arg capabilities_args[] = {
+	{ "enable", "[str]", true }, { 0 },
+};
+static const struct qmp_arg object_add_args[] = {
+	{ "qom-type", "str", false }, { "id", "str", false }, { 0 },
+};
+static const struct qmp_arg device_add_args[] = {
+	{ "driver", "str", false }, { "id", "str", true },
+	{ "memdev", "str", false }, { "node", "int", true },
+	{ "slot", "int", true },    { "addr", "int", true },
+	{ 0 },
+};
+static const struct qmp_arg hmp_args[] = {
+	{ "command-line", "str", false }, { "cpu-index", "int", true }, { 0 },
+};
+static const struct qmp_arg qom_list_args[] = {
+	{ "path", "str", false }, { 0 },
+};
+static const struct qmp_arg qom_get_args[] = {
+	{ "path", "str", false }, { "property", "str", false }, { 0 },
+};
+
 static const struct qmp_command commands[] = {
-	{ "qmp_capabilities", cmd_capabilities },
-	{ "query-version", cmd_query_version },
-	{ "query-status", cmd_query_status },
-	{ "query-commands", cmd_query_commands },
-	{ "object-add", cmd_object_add },
-	{ "object-del", cmd_object_del },
-	{ "device_add", cmd_device_add },
-	{ "device_del", cmd_device_del },
-	{ "x-memplug-device-del-cancel", cmd_device_del_cancel },
-	{ "query-memory-devices", cmd_query_memory_devices },
-	{ "query-acpi-ospm-status", cmd_query_ospm },
-	{ "query-memory-size-summary", cmd_query_size_summary },
-	{ "x-memplug-query-dimms", cmd_query_dimms },
-	{ "x-memplug-timeline", cmd_timeline },
-	{ "system_powerdown", cmd_system_powerdown },
-	{ "system_reset", cmd_system_reset },
-	{ "quit", cmd_quit },
-	{ "human-monitor-command", cmd_hmp },
-	{ "query-memdev", qom_query_memdev },
-	{ "qom-list", qom_list },
-	{ "qom-get", qom_get },
+	{ "qmp_capabilities", cmd_capabilities, capabilities_args, false },
+	{ "query-version", cmd_query_version, NULL, false },
+	{ "query-status", cmd_query_status, NULL, false },
+	{ "query-commands", cmd_query_commands, NULL, false },
+	{ "query-qmp-schema", cmd_query_schema, NULL, false },
+	/* Its other members are those of the backend's type (memdev.h). */
+	{ "object-add", cmd_object_add, object_add_args, true },
+	{ "object-del", cmd_object_del, id_arg, false },
+	{ "device_add", cmd_device_add, device_add_args, false },
+	{ "device_del", cmd_device_del, id_arg, false },
+	{ "x-memplug-device-del-cancel", cmd_device_del_cancel, id_arg, false },
+	{ "query-memory-devices", cmd_query_memory_devices, NULL, false },
+	{ "query-acpi-ospm-status", cmd_query_ospm, NULL, false },
+	{ "query-memory-size-summary", cmd_query_size_summary, NULL, false },
+	{ "x-memplug-query-dimms", cmd_query_dimms, NULL, false },
+	{ "x-memplug-timeline", cmd_timeline, NULL, false },
+	{ "system_powerdown", cmd_system_powerdown, NULL, false },
+	{ "system_reset", cmd_system_reset, NULL, false },
+	{ "quit", cmd_quit, NULL, false },
+	{ "human-monitor-command", cmd_hmp, hmp_args, false },
+	{ "query-memdev", qom_query_memdev, NULL, false },
+	{ "qom-list", qom_list, qom_list_args, false },
+	{ "qom-get", qom_get, qom_get_args, false },
 };
 
 static json_t *cmd_query_commands(void *ctx, json_t *args, char *err,
@@ -594,6 +591,67 @@ static json_t *cmd_query_commands(void *ctx, json_t *args, char *err,
 		json_array_append_new(list, json_pack("{s:s}", "name",
 						      commands[i].name));
 	return list;
+}
+
+/* object-add's arguments as QEMU describes them: a union on qom-type
+ * whose variants are the members of each backend type. */
+static const char *object_add_type(struct schema *s,
+				   const struct qmp_command *c)
+{
+	const char *names[8], *tag;
+	json_t *base = json_array(), *variants = json_array(), *m;
+	size_t n;
+	const struct memdev_type *t = memdev_types(&n);
+
+	for (size_t i = 0; i < n && i < sizeof(names) / sizeof(names[0]); i++)
+		names[i] = t[i].name;
+	tag = schema_enum(s, names, n < 8 ? n : 8);
+	json_array_append_new(base, json_pack("{s:s,s:s}", "name", "qom-type",
+					      "type", tag));
+	schema_members(s, base, c->args + 1);
+	for (size_t i = 0; i < n; i++) {
+		m = json_array();
+		for (int j = 0; j < MEMDEV_MEMBER_LISTS && t[i].members[j]; j++)
+			schema_members(s, m, t[i].members[j]);
+		json_array_append_new(variants, json_pack(
+			"{s:s,s:s}", "case", t[i].name, "type",
+			schema_object(s, m, NULL)));
+	}
+	return schema_object(s, base, json_pack("{s:s,s:o}", "tag", "qom-type",
+						"variants", variants));
+}
+
+static json_t *cmd_query_schema(void *ctx, json_t *args, char *err,
+				size_t errlen)
+{
+	const char *none = NULL;
+	struct schema s;
+
+	(void)ctx;
+	(void)args;
+	if (schema_init(&s) < 0) {
+		snprintf(err, errlen, "no memory for the schema");
+		return NULL;
+	}
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+		const struct qmp_command *c = &commands[i];
+		const char *type;
+		json_t *members;
+
+		if (c->fn == cmd_object_add) {
+			type = object_add_type(&s, c);
+		} else if (!c->args) {
+			if (!none)
+				none = schema_object(&s, json_array(), NULL);
+			type = none;
+		} else {
+			members = json_array();
+			schema_members(&s, members, c->args);
+			type = schema_object(&s, members, NULL);
+		}
+		schema_command(&s, c->name, type);
+	}
+	return schema_finish(&s);
 }
 
 const struct qmp_command *qmp_cmds(size_t *n)

@@ -13,12 +13,10 @@
 
 struct machine;
 
-/* Argument checks of the handlers, with QEMU's words: arguments the
- * command does not know are refused; each getter leaves *out alone when
- * the argument is absent (required: then an error). 0 or -EINVAL with
- * the message in err. */
-int qmp_check_keys(json_t *args, const char *const *allowed, char *err,
-		   size_t errlen);
+/* Argument getters of the handlers, with QEMU's words (the server has
+ * refused unknown and missing arguments by then: qmp_check_args): each
+ * leaves *out alone when the argument is absent (required: then an
+ * error). 0 or -EINVAL with the message in err. */
 int qmp_arg_str(json_t *args, const char *key, bool required,
 		const char **out, char *err, size_t errlen);
 int qmp_arg_uint(json_t *args, const char *key, uint64_t *out, char *err,

@@ -144,13 +144,11 @@ static json_t *not_found(struct machine *m, const char *path, char *err,
 
 json_t *qom_list(void *ctx, json_t *args, char *err, size_t errlen)
 {
-	static const char *const keys[] = { "path", NULL };
 	struct machine *m = ctx;
 	const char *path = NULL, *type = NULL;
 	json_t *r, *props;
 
-	if (qmp_check_keys(args, keys, err, errlen) < 0 ||
-	    qmp_arg_str(args, "path", true, &path, err, errlen) < 0)
+	if (qmp_arg_str(args, "path", true, &path, err, errlen) < 0)
 		return NULL;
 	pthread_mutex_lock(&m->lock);
 	r = container(m, path);
@@ -175,13 +173,11 @@ json_t *qom_list(void *ctx, json_t *args, char *err, size_t errlen)
 
 json_t *qom_get(void *ctx, json_t *args, char *err, size_t errlen)
 {
-	static const char *const keys[] = { "path", "property", NULL };
 	struct machine *m = ctx;
 	const char *path = NULL, *prop = NULL, *type = NULL;
 	json_t *props, *v = NULL;
 
-	if (qmp_check_keys(args, keys, err, errlen) < 0 ||
-	    qmp_arg_str(args, "path", true, &path, err, errlen) < 0 ||
+	if (qmp_arg_str(args, "path", true, &path, err, errlen) < 0 ||
 	    qmp_arg_str(args, "property", true, &prop, err, errlen) < 0)
 		return NULL;
 	pthread_mutex_lock(&m->lock);
