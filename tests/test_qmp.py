@@ -542,6 +542,62 @@ def test_memdev_and_qom_view(tmp_path):
         q.close()
 
 
+HUGE_2M = "/sys/kernel/mm/hugepages/hugepages-2048kB"
+
+
+def huge_pages(what):
+    with open(f"{HUGE_2M}/{what}") as f:
+        return int(f.read())
+
+
+@pytest.fixture
+def huge_pool():
+    """64 more 2M huge pages in the host's pool for the test (root), the
+    pool as it was afterwards."""
+    nr = huge_pages("nr_hugepages")
+    try:
+        with open(f"{HUGE_2M}/nr_hugepages", "w") as f:
+            f.write(str(nr + 64))
+    except OSError as e:
+        pytest.fail(f"cannot grow the host's 2M huge page pool (root is "
+                    f"needed): {e}")
+    try:
+        assert huge_pages("free_hugepages") >= 64, "the host gave no pages"
+        yield
+    finally:
+        with open(f"{HUGE_2M}/nr_hugepages", "w") as f:
+            f.write(str(nr))
+
+
+def test_memfd_on_huge_pages(tmp_path, huge_pool):
+    """memory-backend-memfd with hugetlb=on and hugetlbsize=2M takes its
+    memory from the host's 2M pool (prealloc: 64 pages for 128M) and gives
+    it back at object-del; a backend larger than the pool is refused with
+    the pages it needs and those free, and takes none."""
+    sock = tmp_path / "mem.sock"
+    with idle_guest(sock, "qmp-hugetlb", ["--memory",
+                                          "256M,slots=2,maxmem=2G"]):
+        q = QMP(sock)
+        free = huge_pages("free_hugepages")
+        q.cmd("object-add", **{"qom-type": "memory-backend-memfd", "id": "h1",
+                               "size": 128 * M, "hugetlb": True,
+                               "hugetlbsize": 2 * M, "prealloc": True})
+        assert free - huge_pages("free_hugepages") == 64
+        left = huge_pages("free_hugepages")
+        want = (left // 64 + 1) * 64
+        r = q.execute("object-add", **{"qom-type": "memory-backend-memfd",
+                                       "id": "h2", "size": want * 2 * M,
+                                       "hugetlb": True, "hugetlbsize": 2 * M})
+        assert f"needs {want} huge pages of 2M and {left} are free" in \
+            r["error"]["desc"], r
+        assert huge_pages("free_hugepages") == left
+        assert huge_pages("resv_hugepages") == 0
+        q.cmd("object-del", id="h1")
+        assert huge_pages("free_hugepages") == free
+        assert [b["id"] for b in q.cmd("query-memdev")] == []
+        q.close()
+
+
 def test_object_add_takes_qemus_members(tmp_path):
     """merge, dump, host-nodes + policy (mbind), prealloc-threads, seal and
     hugetlb for memfd, align and discard-data for files: honoured and read
