@@ -250,12 +250,83 @@ static const char *unexpected_member(json_t *req)
 }
 
 /* Handles one complete value; returns -EPIPE if the client is gone. */
-static int client_line(struct qmp_client *c, const char *line, size_t len)
+/* QEMU's checks of a request before its command runs, with its words:
+ * the envelope, the command (known; negotiation first and once), its
+ * arguments. The command, or NULL with the error reply in *ret. */
+static const struct qmp_command *request_command(struct qmp_client *c,
+						 json_t *req, json_t **ret)
+{
+	json_t *exec = json_object_get(req, "execute");
+	json_t *args = json_object_get(req, "arguments");
+	json_t *id = json_object_get(req, "id");
+	const struct qmp_command *cmd;
+	const char *bad, *cls = NULL;
+	char err[512];
+
+	if (!json_is_object(req)) {
+		*ret = error_reply(NULL, "QMP input must be a JSON object", NULL);
+		return NULL;
+	}
+	if ((bad = unexpected_member(req)))
+		snprintf(err, sizeof(err), "QMP input member '%s' is unexpected",
+			 bad);
+	else if (!exec)
+		snprintf(err, sizeof(err), "QMP input lacks member 'execute'");
+	else if (!json_is_string(exec))
+		snprintf(err, sizeof(err),
+			 "QMP input member 'execute' must be a string");
+	else if (args && !json_is_object(args))
+		snprintf(err, sizeof(err),
+			 "QMP input member 'arguments' must be an object");
+	else if (!(cmd = find_command(c->s, json_string_value(exec)))) {
+		cls = "CommandNotFound";
+		snprintf(err, sizeof(err), "The command %s has not been found",
+			 json_string_value(exec));
+	} else if (!c->negotiated && strcmp(cmd->name, "qmp_capabilities")) {
+		cls = "CommandNotFound";
+		snprintf(err, sizeof(err), "Expecting capabilities negotiation "
+			 "with 'qmp_capabilities'");
+	} else if (!strcmp(cmd->name, "qmp_capabilities") && c->negotiated) {
+		cls = "CommandNotFound";
+		snprintf(err, sizeof(err), "Capabilities negotiation is already "
+			 "complete, command ignored");
+	} else if (qmp_check_args(cmd, args, err, sizeof(err)) == 0) {
+		return cmd;
+	}
+	*ret = error_reply(cls, err, id);
+	return NULL;
+}
+
+/* Runs cmd for client c: its reply (NULL if it could not be built), or
+ * QMP_DEFERRED. */
+static json_t *run_command(struct qmp_client *c, const struct qmp_command *cmd,
+			   json_t *args, json_t *id)
 {
 	struct qmp_server *s = c->s;
+	json_t *empty = json_object(), *value;
+	char err[512] = "";
+
+	s->current = c;
+	s->current_id = id;
+	s->current_class = NULL;
+	value = cmd->fn(s->ctx, args ? args : empty, err, sizeof(err));
+	s->current = NULL;
+	s->current_id = NULL;
+	json_decref(empty);
+	if (value == QMP_DEFERRED)
+		return value;
+	/* Negotiated once qmp_capabilities accepted its arguments. */
+	if (value && !c->negotiated) {
+		c->negotiated = true;
+		client_stop_timer(c);
+	}
+	return command_reply(value, err, s->current_class, id);
+}
+
+static int client_line(struct qmp_client *c, const char *line, size_t len)
+{
 	const struct qmp_command *cmd;
-	json_t *req, *exec, *args, *id, *ret;
-	const char *bad;
+	json_t *req, *ret = NULL;
 	json_error_t jerr;
 	char err[512];
 
@@ -270,81 +341,12 @@ static int client_line(struct qmp_client *c, const char *line, size_t len)
 			 jerr.column, jerr.text);
 		return client_send_json(c, error_reply(NULL, err, NULL));
 	}
-	id = json_object_get(req, "id");
-	exec = json_object_get(req, "execute");
-	args = json_object_get(req, "arguments");
-	/* QEMU's checks of the envelope, with its words. */
-	if (!json_is_object(req)) {
-		ret = error_reply(NULL, "QMP input must be a JSON object", NULL);
-		goto reply;
-	}
-	if ((bad = unexpected_member(req))) {
-		snprintf(err, sizeof(err), "QMP input member '%s' is unexpected",
-			 bad);
-		ret = error_reply(NULL, err, id);
-		goto reply;
-	}
-	if (!exec) {
-		ret = error_reply(NULL, "QMP input lacks member 'execute'", id);
-		goto reply;
-	}
-	if (!json_is_string(exec)) {
-		ret = error_reply(NULL, "QMP input member 'execute' must be a string",
-				  id);
-		goto reply;
-	}
-	if (args && !json_is_object(args)) {
-		ret = error_reply(NULL, "QMP input member 'arguments' must be an "
-				  "object", id);
-		goto reply;
-	}
-	cmd = find_command(s, json_string_value(exec));
-	if (!cmd) {
-		snprintf(err, sizeof(err), "The command %s has not been found",
-			 json_string_value(exec));
-		ret = error_reply("CommandNotFound", err, id);
-		goto reply;
-	}
-	if (!c->negotiated && strcmp(cmd->name, "qmp_capabilities")) {
-		ret = error_reply("CommandNotFound", "Expecting capabilities "
-				  "negotiation with 'qmp_capabilities'", id);
-		goto reply;
-	}
-	if (!strcmp(cmd->name, "qmp_capabilities") && c->negotiated) {
-		ret = error_reply("CommandNotFound", "Capabilities negotiation "
-				  "is already complete, command ignored", id);
-		goto reply;
-	}
-	if (qmp_check_args(cmd, args, err, sizeof(err)) < 0) {
-		ret = error_reply(NULL, err, id);
-		goto reply;
-	}
-	{
-		json_t *empty = json_object();
-		json_t *value;
-
-		err[0] = 0;
-		s->current = c;
-		s->current_id = id;
-		s->current_class = NULL;
-		value = cmd->fn(s->ctx, args ? args : empty, err, sizeof(err));
-		s->current = NULL;
-		s->current_id = NULL;
-		json_decref(empty);
-		if (value == QMP_DEFERRED) {
-			json_decref(req);
-			return 0;
-		}
-		/* Negotiated once qmp_capabilities accepted its arguments. */
-		if (value && !c->negotiated) {
-			c->negotiated = true;
-			client_stop_timer(c);
-		}
-		ret = command_reply(value, err, s->current_class, id);
-	}
-reply:
+	cmd = request_command(c, req, &ret);
+	if (cmd)
+		ret = run_command(c, cmd, json_object_get(req, "arguments"),
+				  json_object_get(req, "id"));
 	json_decref(req);
-	return client_send_json(c, ret);
+	return ret == QMP_DEFERRED ? 0 : client_send_json(c, ret);
 }
 
 /* A value is complete: runs it unless it was too long. Returns -EPIPE if

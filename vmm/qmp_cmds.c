@@ -593,65 +593,16 @@ static json_t *cmd_query_commands(void *ctx, json_t *args, char *err,
 	return list;
 }
 
-/* object-add's arguments as QEMU describes them: a union on qom-type
- * whose variants are the members of each backend type. */
-static const char *object_add_type(struct schema *s,
-				   const struct qmp_command *c)
-{
-	const char *names[8], *tag;
-	json_t *base = json_array(), *variants = json_array(), *m;
-	size_t n;
-	const struct memdev_type *t = memdev_types(&n);
-
-	for (size_t i = 0; i < n && i < sizeof(names) / sizeof(names[0]); i++)
-		names[i] = t[i].name;
-	tag = schema_enum(s, names, n < 8 ? n : 8);
-	json_array_append_new(base, json_pack("{s:s,s:s}", "name", "qom-type",
-					      "type", tag));
-	schema_members(s, base, c->args + 1);
-	for (size_t i = 0; i < n; i++) {
-		m = json_array();
-		for (int j = 0; j < MEMDEV_MEMBER_LISTS && t[i].members[j]; j++)
-			schema_members(s, m, t[i].members[j]);
-		json_array_append_new(variants, json_pack(
-			"{s:s,s:s}", "case", t[i].name, "type",
-			schema_object(s, m, NULL)));
-	}
-	return schema_object(s, base, json_pack("{s:s,s:o}", "tag", "qom-type",
-						"variants", variants));
-}
-
 static json_t *cmd_query_schema(void *ctx, json_t *args, char *err,
 				size_t errlen)
 {
-	const char *none = NULL;
-	struct schema s;
+	json_t *r = qmp_schema(commands, sizeof(commands) / sizeof(commands[0]));
 
 	(void)ctx;
 	(void)args;
-	if (schema_init(&s) < 0) {
+	if (!r)
 		snprintf(err, errlen, "no memory for the schema");
-		return NULL;
-	}
-	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
-		const struct qmp_command *c = &commands[i];
-		const char *type;
-		json_t *members;
-
-		if (c->fn == cmd_object_add) {
-			type = object_add_type(&s, c);
-		} else if (!c->args) {
-			if (!none)
-				none = schema_object(&s, json_array(), NULL);
-			type = none;
-		} else {
-			members = json_array();
-			schema_members(&s, members, c->args);
-			type = schema_object(&s, members, NULL);
-		}
-		schema_command(&s, c->name, type);
-	}
-	return schema_finish(&s);
+	return r;
 }
 
 const struct qmp_command *qmp_cmds(size_t *n)

@@ -3,6 +3,14 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "vmm/memdev.h"
+
+struct schema {
+	json_t *list;  /* the SchemaInfo entries */
+	json_t *named; /* name -> its entry, each added once */
+	unsigned int next;
+};
+
 /* JSON types of the builtins memplug's arguments use (QEMU's names). */
 static const struct {
 	const char *name, *json;
@@ -11,7 +19,7 @@ static const struct {
 	{ "size", "int" },   { "uint16", "int" }, { "any", "value" },
 };
 
-int schema_init(struct schema *s)
+static int schema_init(struct schema *s)
 {
 	s->list = json_array();
 	s->named = json_object();
@@ -19,7 +27,7 @@ int schema_init(struct schema *s)
 	return s->list && s->named ? 0 : -ENOMEM;
 }
 
-json_t *schema_finish(struct schema *s)
+static json_t *schema_finish(struct schema *s)
 {
 	json_decref(s->named);
 	return s->list;
@@ -49,7 +57,9 @@ static const char *add_masked(struct schema *s, json_t *entry)
 	return add(s, name, entry);
 }
 
-const char *schema_type(struct schema *s, const char *type)
+/* The name of a qmp_arg type, its entry added: a builtin, or a list such
+ * as "[str]". NULL for a type memplug does not know. */
+static const char *schema_type(struct schema *s, const char *type)
 {
 	size_t len = strlen(type);
 
@@ -71,8 +81,8 @@ const char *schema_type(struct schema *s, const char *type)
 	return NULL;
 }
 
-const char *schema_enum(struct schema *s, const char *const *values,
-			size_t n)
+static const char *schema_enum(struct schema *s,
+			       const char *const *values, size_t n)
 {
 	json_t *vals = json_array(), *members = json_array();
 
@@ -85,8 +95,10 @@ const char *schema_enum(struct schema *s, const char *const *values,
 				       "values", vals, "members", members));
 }
 
-int schema_members(struct schema *s, json_t *members,
-		   const struct qmp_arg *args)
+/* Appends the object members of args (ending with a NULL name) to
+ * members. 0, or -EINVAL for an unknown type. */
+static int schema_members(struct schema *s, json_t *members,
+			  const struct qmp_arg *args)
 {
 	for (const struct qmp_arg *a = args; a && a->name; a++) {
 		const char *t = schema_type(s, a->type);
@@ -103,7 +115,10 @@ int schema_members(struct schema *s, json_t *members,
 	return 0;
 }
 
-const char *schema_object(struct schema *s, json_t *members, json_t *extra)
+/* An object type of members (taken) and extra's keys, say a union's tag
+ * and variants (taken; may be NULL); its name. */
+static const char *schema_object(struct schema *s, json_t *members,
+				 json_t *extra)
 {
 	json_t *o = json_pack("{s:s,s:o}", "meta-type", "object", "members",
 			      members);
@@ -114,10 +129,68 @@ const char *schema_object(struct schema *s, json_t *members, json_t *extra)
 	return add_masked(s, o);
 }
 
-void schema_command(struct schema *s, const char *name, const char *arg_type)
+static void schema_command(struct schema *s, const char *name,
+			   const char *arg_type)
 {
 	const char *any = schema_type(s, "any");
 
 	add(s, name, json_pack("{s:s,s:s,s:s}", "meta-type", "command",
 			       "arg-type", arg_type, "ret-type", any));
+}
+
+/* object-add's arguments as QEMU describes them: a union on qom-type
+ * (the command's first argument) whose variants are the members of each
+ * backend type. */
+static const char *backend_union(struct schema *s,
+				 const struct qmp_command *c)
+{
+	const char *names[8], *tag;
+	json_t *base = json_array(), *variants = json_array(), *m;
+	size_t n;
+	const struct memdev_type *t = memdev_types(&n);
+
+	for (size_t i = 0; i < n && i < sizeof(names) / sizeof(names[0]); i++)
+		names[i] = t[i].name;
+	tag = schema_enum(s, names, n < 8 ? n : 8);
+	json_array_append_new(base, json_pack("{s:s,s:s}", "name", "qom-type",
+					      "type", tag));
+	schema_members(s, base, c->args + 1);
+	for (size_t i = 0; i < n; i++) {
+		m = json_array();
+		for (int j = 0; j < MEMDEV_MEMBER_LISTS && t[i].members[j]; j++)
+			schema_members(s, m, t[i].members[j]);
+		json_array_append_new(variants, json_pack(
+			"{s:s,s:s}", "case", t[i].name, "type",
+			schema_object(s, m, NULL)));
+	}
+	return schema_object(s, base, json_pack("{s:s,s:o}", "tag", "qom-type",
+						"variants", variants));
+}
+
+json_t *qmp_schema(const struct qmp_command *cmds, size_t n)
+{
+	const char *none = NULL;
+	struct schema s;
+
+	if (schema_init(&s) < 0)
+		return NULL;
+	for (size_t i = 0; i < n; i++) {
+		const struct qmp_command *c = &cmds[i];
+		const char *type;
+		json_t *members;
+
+		if (c->open) {
+			type = backend_union(&s, c);
+		} else if (!c->args) {
+			if (!none)
+				none = schema_object(&s, json_array(), NULL);
+			type = none;
+		} else {
+			members = json_array();
+			schema_members(&s, members, c->args);
+			type = schema_object(&s, members, NULL);
+		}
+		schema_command(&s, c->name, type);
+	}
+	return schema_finish(&s);
 }
