@@ -35,6 +35,7 @@ SIGTERM and the overall --deadline.
 import argparse
 import os
 import pathlib
+import re
 import shutil
 import signal
 import subprocess
@@ -180,6 +181,44 @@ def trace_lines(path):
         return None
 
 
+# QEMU's log trace backend with -msg timestamp=on: "PID@SEC.USEC:event ...".
+TRACE_RE = re.compile(r"^\d+@(\d+\.\d+):(mhp_acpi_\w+)")
+
+
+def qemu_guest_times(path, skip, since):
+    """From QEMU's mhp_acpi_* trace lines after the first skip ones: wall
+    clock seconds after since of the guest's first read of a DIMM's base
+    (mhp_acpi_read_addr_*) and of its first _OST status write, the same
+    two points memplug's x-memplug-timeline gives."""
+    first = ost = None
+    try:
+        with open(path) as f:
+            lines = [ln for ln in f if "mhp_acpi_" in ln][skip:]
+    except OSError:
+        return None
+    for ln in lines:
+        m = TRACE_RE.match(ln)
+        if not m or float(m.group(1)) < since:
+            continue
+        t = float(m.group(1)) - since
+        if first is None and m.group(2).startswith("mhp_acpi_read_addr"):
+            first = t
+        if ost is None and m.group(2) == "mhp_acpi_write_ost_status":
+            ost = t
+    return {"guest-first-read-us": round(first * 1e6) if first is not None
+            else None, "ost-us": round(ost * 1e6) if ost is not None
+            else None}
+
+
+def guest_ms(timeline):
+    """The guest's own part of a hot-add: its first read of the DIMM to
+    its _OST (ACPI and add_memory in the guest), ms."""
+    if not timeline or timeline.get("ost-us") is None or \
+            timeline.get("guest-first-read-us") is None:
+        return None
+    return (timeline["ost-us"] - timeline["guest-first-read-us"]) / 1e3
+
+
 
 class Bench:
     def __init__(self, kind, kernel, out, use_perf, slots=32, tag=None,
@@ -203,7 +242,8 @@ class Bench:
                     "-kernel", str(kernel), "-append",
                     f"{cmdline} {QEMU_EXTRA}".strip(),
                     "-qmp", f"unix:{sock},server=on,wait=off",
-                    "-trace", "mhp_acpi_*", "-D", str(self.trace)]
+                    "-trace", "mhp_acpi_*", "-D", str(self.trace),
+                    "-msg", "timestamp=on"]
         self.argv = argv
         self.res = {"vmm": kind, "slots": slots, "argv": argv, "hotadds": [],
                     "burst": None, "cycles": []}
@@ -254,6 +294,7 @@ class Bench:
               if self.use_perf else None)
         cpu0 = host.proc_cpu_run(self.vm.pid)
         la0 = host.loadavg()
+        wall0 = time.time()
         t0, ticket = self.vm.qmp.send("device_add", driver="pc-dimm",
                                       id=name, memdev=f"m-{name}")
         t_rep, rep = self.vm.qmp.reply(ticket)
@@ -288,6 +329,9 @@ class Bench:
         if self.kind == "memplug":
             r["timeline"] = next((t for t in self.vm.qmp.cmd(
                 "x-memplug-timeline") if t["device"] == name), None)
+        elif tr0 is not None:
+            r["timeline"] = qemu_guest_times(self.trace, tr0, wall0)
+        r["guest_ms"] = guest_ms(r.get("timeline"))
         lib.log(f"{self.tag} {label}: reply {r['reply_ms']:.2f} ms, _OST "
             f"{r['ost_ms'] or float('nan'):.0f} ms, memory "
             f"{r['memory_ms']:.0f} ms, exits {counts}, "

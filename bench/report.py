@@ -542,6 +542,7 @@ RK_WHAT = {
     "reply_ms": "device_add → reply (ms)",
     "ost_ms": "device_add → _OST (ms)",
     "memory_ms": "device_add → memory online (ms)",
+    "guest_ms": "the guest's part: its first read of the DIMM → _OST (ms)",
     "exits.pio_mhpc": "per hot-add: port exits, hotplug controller "
     "0xa00-0xa1f",
     "exits.pio_gpe": "per hot-add: port exits, GPE0 block",
