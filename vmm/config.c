@@ -223,43 +223,133 @@ static bool native_takes_value(const struct option *opts, const char *name)
 	return false;
 }
 
-int config_parse(struct config *c, int argc, char **argv, char *err,
-		 size_t errlen)
-{
-	enum { OPT_KERNEL = 256, OPT_INITRD, OPT_CMDLINE, OPT_CPUS, OPT_MEMORY,
-	       OPT_CPUID, OPT_DEBUG_IO, OPT_NUMA, OPT_DIMM, OPT_CONTROL,
-	       OPT_BLOCK, OPT_SANDBOX, OPT_KERNEL_UNPACK, OPT_DUMP_ACPI };
-	static const struct option opts[] = {
-		{ "kernel", required_argument, NULL, OPT_KERNEL },
-		{ "initrd", required_argument, NULL, OPT_INITRD },
-		{ "cmdline", required_argument, NULL, OPT_CMDLINE },
-		{ "cpus", required_argument, NULL, OPT_CPUS },
-		{ "memory", required_argument, NULL, OPT_MEMORY },
-		{ "cpuid-mask", required_argument, NULL, OPT_CPUID },
-		{ "numa", required_argument, NULL, OPT_NUMA },
-		{ "block-size", required_argument, NULL, OPT_BLOCK },
-		{ "dimm", required_argument, NULL, OPT_DIMM },
-		{ "control", required_argument, NULL, OPT_CONTROL },
-		{ "debug-io", no_argument, NULL, OPT_DEBUG_IO },
-		{ "sandbox", required_argument, NULL, OPT_SANDBOX },
-		{ "kernel-unpack", required_argument, NULL, OPT_KERNEL_UNPACK },
-		{ "dump-acpi", required_argument, NULL, OPT_DUMP_ACPI },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
-		{ 0 },
-	};
-	struct qemu_cli q = { 0 };
-	char *rest[CONFIG_MAX_ARGS];
-	int o, n = 0;
+enum { OPT_KERNEL = 256, OPT_INITRD, OPT_CMDLINE, OPT_CPUS, OPT_MEMORY,
+       OPT_CPUID, OPT_DEBUG_IO, OPT_NUMA, OPT_DIMM, OPT_CONTROL,
+       OPT_BLOCK, OPT_SANDBOX, OPT_KERNEL_UNPACK, OPT_DUMP_ACPI };
 
-	*c = (struct config){ .cmdline = "console=ttyS0", .cpus = 1,
-			      .mem = 256ULL << 20, .cpuid = CPUID_AUTO,
-			      .sandbox = SANDBOX_DEFAULT, .kernel_unpack = true,
-			      .numa_nodes = 1, .block_size = 128ULL << 20 };
-	/* QEMU's spellings first; the rest goes to getopt. */
+static const struct option native_opts[] = {
+	{ "kernel", required_argument, NULL, OPT_KERNEL },
+	{ "initrd", required_argument, NULL, OPT_INITRD },
+	{ "cmdline", required_argument, NULL, OPT_CMDLINE },
+	{ "cpus", required_argument, NULL, OPT_CPUS },
+	{ "memory", required_argument, NULL, OPT_MEMORY },
+	{ "cpuid-mask", required_argument, NULL, OPT_CPUID },
+	{ "numa", required_argument, NULL, OPT_NUMA },
+	{ "block-size", required_argument, NULL, OPT_BLOCK },
+	{ "dimm", required_argument, NULL, OPT_DIMM },
+	{ "control", required_argument, NULL, OPT_CONTROL },
+	{ "debug-io", no_argument, NULL, OPT_DEBUG_IO },
+	{ "sandbox", required_argument, NULL, OPT_SANDBOX },
+	{ "kernel-unpack", required_argument, NULL, OPT_KERNEL_UNPACK },
+	{ "dump-acpi", required_argument, NULL, OPT_DUMP_ACPI },
+	{ "verbose", no_argument, NULL, 'v' },
+	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, 'V' },
+	{ 0 },
+};
+
+static int parse_cpuid_mask(struct config *c, const char *v, char *err,
+			    size_t errlen)
+{
+	if (!strcmp(v, "auto"))
+		c->cpuid = CPUID_AUTO;
+	else if (!strcmp(v, "pvm"))
+		c->cpuid = CPUID_PVM;
+	else if (!strcmp(v, "none"))
+		c->cpuid = CPUID_NONE;
+	else {
+		snprintf(err, errlen, "--cpuid-mask %s: expected auto, pvm or "
+			 "none", v);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int parse_numa(struct config *c, const char *v, char *err,
+		      size_t errlen)
+{
+	if (strncmp(v, "nodes=", 6) || uint_parse(v + 6, &c->numa_nodes) < 0 ||
+	    !c->numa_nodes) {
+		snprintf(err, errlen, "--numa %s: expected nodes=N with N of at "
+			 "least 1", v);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* A --dimm, kept for parse_dimm once --numa is known. */
+static int add_dimm(struct config *c, const char *v, char *err, size_t errlen)
+{
+	if (c->ndimms == CONFIG_MAX_DIMMS) {
+		snprintf(err, errlen, "more than %d --dimm options",
+			 CONFIG_MAX_DIMMS);
+		return -EINVAL;
+	}
+	c->dimms[c->ndimms].opt = "--dimm";
+	c->dimms[c->ndimms++].spec = v;
+	return 0;
+}
+
+/* One native option o (optarg its value) into c: 0, 1 when memplug is
+ * to exit now (--help, --version), or -EINVAL with the message in err. */
+static int native_option(struct config *c, int o, char **argv, char *err,
+			 size_t errlen)
+{
+	switch (o) {
+	case OPT_KERNEL: c->kernel = optarg; return 0;
+	case OPT_INITRD: c->initrd = optarg; return 0;
+	case OPT_CMDLINE: c->cmdline = optarg; return 0;
+	case OPT_CONTROL: c->control = optarg; return 0;
+	case OPT_DUMP_ACPI: c->dump_acpi = optarg; return 0;
+	case OPT_DEBUG_IO: c->debug_io = true; return 0;
+	case 'v': c->verbose++; return 0;
+	case OPT_CPUS:
+		if (uint_parse(optarg, &c->cpus) < 0 || !c->cpus) {
+			snprintf(err, errlen, "--cpus %s: need a whole number "
+				 "of at least 1", optarg);
+			return -EINVAL;
+		}
+		return 0;
+	case OPT_MEMORY: return parse_memory(c, optarg, err, errlen);
+	case OPT_CPUID: return parse_cpuid_mask(c, optarg, err, errlen);
+	case OPT_SANDBOX:
+		return parse_on_off("--sandbox", optarg, &c->sandbox, err,
+				    errlen);
+	case OPT_KERNEL_UNPACK:
+		return parse_on_off("--kernel-unpack", optarg,
+				    &c->kernel_unpack, err, errlen);
+	case OPT_NUMA: return parse_numa(c, optarg, err, errlen);
+	case OPT_DIMM: return add_dimm(c, optarg, err, errlen);
+	case OPT_BLOCK:
+		if (size_parse(optarg, SIZE_BYTES, &c->block_size) < 0) {
+			snprintf(err, errlen, "--block-size %s is not a size "
+				 "(e.g. 128M)", optarg);
+			return -EINVAL;
+		}
+		return 0;
+	case 'h': config_usage(stdout); return 1;
+	case 'V': printf("memplug " MEMPLUG_VERSION "\n"); return 1;
+	case ':':
+		snprintf(err, errlen, "%s needs a value", argv[optind - 1]);
+		return -EINVAL;
+	default:
+		snprintf(err, errlen, "unknown option %s (see --help)",
+			 argv[optind - 1]);
+		return -EINVAL;
+	}
+}
+
+/* QEMU's spellings of argv into c and q; the native options, each with
+ * its value, into rest (NULL-terminated). The count of rest, or -EINVAL
+ * with the message in err. */
+static int split_qemu_options(struct config *c, struct qemu_cli *q, int argc,
+			      char **argv, char **rest, char *err,
+			      size_t errlen)
+{
+	int n = 0;
+
 	for (int i = 0; i < argc; i++) {
-		int r = i ? qemu_cli_option(c, &q, argc, argv, &i, err, errlen)
+		int r = i ? qemu_cli_option(c, q, argc, argv, &i, err, errlen)
 			  : 0;
 
 		if (r < 0)
@@ -274,93 +364,34 @@ int config_parse(struct config *c, int argc, char **argv, char *err,
 		rest[n++] = argv[i];
 		/* A native option's value is never taken for an option. */
 		if (!strncmp(argv[i], "--", 2) && !strchr(argv[i], '=') &&
-		    i + 1 < argc && native_takes_value(opts, argv[i] + 2))
+		    i + 1 < argc && native_takes_value(native_opts, argv[i] + 2))
 			rest[n++] = argv[++i];
 	}
 	rest[n] = NULL;
-	argc = n;
+	return n;
+}
+
+int config_parse(struct config *c, int argc, char **argv, char *err,
+		 size_t errlen)
+{
+	struct qemu_cli q = { 0 };
+	char *rest[CONFIG_MAX_ARGS];
+	int o, r;
+
+	*c = (struct config){ .cmdline = "console=ttyS0", .cpus = 1,
+			      .mem = 256ULL << 20, .cpuid = CPUID_AUTO,
+			      .sandbox = SANDBOX_DEFAULT, .kernel_unpack = true,
+			      .numa_nodes = 1, .block_size = 128ULL << 20 };
+	/* QEMU's spellings first; the rest goes to getopt. */
+	argc = split_qemu_options(c, &q, argc, argv, rest, err, errlen);
+	if (argc < 0)
+		return -EINVAL;
 	argv = rest;
 	opterr = 0;
 	optind = 0; /* glibc: 0 also resets its internal state */
-	while ((o = getopt_long(argc, argv, ":vhV", opts, NULL)) != -1) {
-		switch (o) {
-		case OPT_KERNEL: c->kernel = optarg; break;
-		case OPT_INITRD: c->initrd = optarg; break;
-		case OPT_CMDLINE: c->cmdline = optarg; break;
-		case OPT_CPUS:
-			if (uint_parse(optarg, &c->cpus) < 0 || !c->cpus) {
-				snprintf(err, errlen, "--cpus %s: need a whole "
-					 "number of at least 1", optarg);
-				return -EINVAL;
-			}
-			break;
-		case OPT_MEMORY:
-			if (parse_memory(c, optarg, err, errlen) < 0)
-				return -EINVAL;
-			break;
-		case OPT_CPUID:
-			if (!strcmp(optarg, "auto"))
-				c->cpuid = CPUID_AUTO;
-			else if (!strcmp(optarg, "pvm"))
-				c->cpuid = CPUID_PVM;
-			else if (!strcmp(optarg, "none"))
-				c->cpuid = CPUID_NONE;
-			else {
-				snprintf(err, errlen, "--cpuid-mask %s: expected "
-					 "auto, pvm or none", optarg);
-				return -EINVAL;
-			}
-			break;
-		case OPT_DEBUG_IO: c->debug_io = true; break;
-		case OPT_SANDBOX:
-			if (parse_on_off("--sandbox", optarg, &c->sandbox, err,
-					 errlen) < 0)
-				return -EINVAL;
-			break;
-		case OPT_KERNEL_UNPACK:
-			if (parse_on_off("--kernel-unpack", optarg,
-					 &c->kernel_unpack, err, errlen) < 0)
-				return -EINVAL;
-			break;
-		case OPT_NUMA:
-			if (strncmp(optarg, "nodes=", 6) ||
-			    uint_parse(optarg + 6, &c->numa_nodes) < 0 ||
-			    !c->numa_nodes) {
-				snprintf(err, errlen, "--numa %s: expected "
-					 "nodes=N with N of at least 1", optarg);
-				return -EINVAL;
-			}
-			break;
-		case OPT_DIMM:
-			if (c->ndimms == CONFIG_MAX_DIMMS) {
-				snprintf(err, errlen, "more than %d --dimm options",
-					 CONFIG_MAX_DIMMS);
-				return -EINVAL;
-			}
-			c->dimms[c->ndimms].opt = "--dimm";
-			c->dimms[c->ndimms++].spec = optarg;
-			break;
-		case OPT_CONTROL: c->control = optarg; break;
-		case OPT_DUMP_ACPI: c->dump_acpi = optarg; break;
-		case OPT_BLOCK:
-			if (size_parse(optarg, SIZE_BYTES, &c->block_size) < 0) {
-				snprintf(err, errlen, "--block-size %s is not a "
-					 "size (e.g. 128M)", optarg);
-				return -EINVAL;
-			}
-			break;
-		case 'v': c->verbose++; break;
-		case 'h': config_usage(stdout); return 1;
-		case 'V': printf("memplug " MEMPLUG_VERSION "\n"); return 1;
-		case ':':
-			snprintf(err, errlen, "%s needs a value", argv[optind - 1]);
-			return -EINVAL;
-		default:
-			snprintf(err, errlen, "unknown option %s (see --help)",
-				 argv[optind - 1]);
-			return -EINVAL;
-		}
-	}
+	while ((o = getopt_long(argc, argv, ":vhV", native_opts, NULL)) != -1)
+		if ((r = native_option(c, o, argv, err, errlen)) != 0)
+			return r;
 	if (optind < argc) {
 		snprintf(err, errlen, "unexpected argument \"%s\" (see --help)",
 			 argv[optind]);
