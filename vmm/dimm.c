@@ -293,14 +293,66 @@ static void map_error(const struct backend_args *a, int fd, int e, char *err,
 			 a->id, strerror(e));
 }
 
+/* The backend's memory: its memfd or file, then the mapping, advised as
+ * asked. 0 or -errno with the message in err; b is discarded by the
+ * caller on failure. */
+static int backend_memory(struct backend *b, const struct backend_args *a,
+			  char *err, size_t errlen)
+{
+	const char *what = NULL;
+	uint64_t page;
+	int flags, r;
+
+	if (a->kind == BACKEND_MEMFD) {
+		if ((r = memfd_backend(b, a, err, errlen)) < 0)
+			return r;
+	} else if (a->kind == BACKEND_FILE) {
+		if (!(b->mem_path = strdup(a->mem_path))) {
+			snprintf(err, errlen, "no memory for backend %s", a->id);
+			return -ENOMEM;
+		}
+		b->fd = open_backing_file(a->mem_path, a->size, &b->created, err,
+					  errlen);
+		if (b->fd < 0) {
+			r = b->fd;
+			b->fd = -1;
+			return r;
+		}
+	}
+	flags = a->share ? MAP_SHARED : MAP_PRIVATE;
+	if (!a->reserve)
+		flags |= MAP_NORESERVE;
+	if (b->fd < 0)
+		flags |= MAP_ANONYMOUS;
+	/* Aligned for huge pages: fewer faults and TLB misses, and 2M pages
+	 * in KVM's map of the guest (vmm/hostmem.h). */
+	page = hugetlb_page(b->fd);
+	if (page < HOSTMEM_ALIGN)
+		page = HOSTMEM_ALIGN;
+	if (page < a->align)
+		page = a->align;
+	b->hva = hostmem_map(a->size, flags, b->fd, page);
+	if (!b->hva) {
+		r = -errno;
+		map_error(a, b->fd, -r, err, errlen);
+		return r;
+	}
+	/* KSM shares private pages only. */
+	r = hostmem_advise(b->hva, a->size, a->merge && !a->share, a->dump,
+			   a->policy, a->host_nodes, &what);
+	if (r < 0)
+		snprintf(err, errlen, "backend %s: %s refused (%s)%s", a->id,
+			 what, strerror(-r), r == -EINVAL && a->host_nodes ?
+			 ": are all its host-nodes online on this host?" : "");
+	return r;
+}
+
 int backend_add(struct dimms *d, const struct backend_args *a, char *err,
 		size_t errlen)
 {
 	struct backend *b = NULL;
-	const char *what = NULL;
-	uint64_t page;
 	char sz[32];
-	int flags, r;
+	int r;
 
 	if ((r = check_id("backend", a->id, err, errlen)) < 0)
 		return r;
@@ -337,58 +389,15 @@ int backend_add(struct dimms *d, const struct backend_args *a, char *err,
 	b->prealloc_threads = a->prealloc_threads ? a->prealloc_threads : 1;
 	b->policy = a->policy;
 	b->host_nodes = a->host_nodes;
-	if (a->kind == BACKEND_MEMFD) {
-		if ((r = memfd_backend(b, a, err, errlen)) < 0)
-			goto fail;
-	} else if (a->kind == BACKEND_FILE) {
-		if (!(b->mem_path = strdup(a->mem_path))) {
-			r = -ENOMEM;
-			snprintf(err, errlen, "no memory for backend %s", a->id);
-			goto fail;
-		}
-		b->fd = open_backing_file(a->mem_path, a->size, &b->created, err,
-					  errlen);
-		if (b->fd < 0) {
-			r = b->fd;
-			b->fd = -1;
-			goto fail;
-		}
-	}
-	flags = a->share ? MAP_SHARED : MAP_PRIVATE;
-	if (!a->reserve)
-		flags |= MAP_NORESERVE;
-	if (b->fd < 0)
-		flags |= MAP_ANONYMOUS;
-	/* Aligned for huge pages: fewer faults and TLB misses, and 2M pages
-	 * in KVM's map of the guest (vmm/hostmem.h). */
-	page = hugetlb_page(b->fd);
-	if (page < HOSTMEM_ALIGN)
-		page = HOSTMEM_ALIGN;
-	if (page < a->align)
-		page = a->align;
-	b->hva = hostmem_map(a->size, flags, b->fd, page);
-	if (!b->hva) {
-		r = -errno;
-		map_error(a, b->fd, -r, err, errlen);
-		goto fail;
-	}
-	/* KSM shares private pages only. */
-	r = hostmem_advise(b->hva, a->size, a->merge && !a->share, a->dump,
-			   a->policy, a->host_nodes, &what);
-	if (r < 0) {
-		snprintf(err, errlen, "backend %s: %s refused (%s)%s", a->id,
-			 what, strerror(-r), r == -EINVAL && a->host_nodes ?
-			 ": are all its host-nodes online on this host?" : "");
-		goto fail;
+	if ((r = backend_memory(b, a, err, errlen)) < 0) {
+		backend_discard(b);
+		return r;
 	}
 	b->preallocating = a->prealloc;
 	snprintf(b->id, sizeof(b->id), "%s", a->id);
 	b->used = true;
 	b->dimm = -1;
 	return 0;
-fail:
-	backend_discard(b);
-	return r;
 }
 
 int backend_prealloc_end(struct dimms *d, const char *id, int r, char *err,
