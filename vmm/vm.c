@@ -323,13 +323,81 @@ static int get_supported_cpuid(int kvm_fd, union cpuid_table *t)
 	return 0;
 }
 
+/* KVM's x86 set-up of the VM: TSS, identity map, irqchip and PIT. */
+static int create_chips(struct vm *vm)
+{
+	struct kvm_pit_config pit = { .flags = 0 };
+	uint64_t identity = LAYOUT_KVM_IDENTITY;
+	int r;
+
+	if (ioctl(vm->vm_fd, KVM_SET_TSS_ADDR, LAYOUT_KVM_TSS) < 0) {
+		r = -errno;
+		log_error("KVM_SET_TSS_ADDR: %s", strerror(-r));
+		return r;
+	}
+	/* Only VMX needs the identity-map page; others may refuse it. */
+	if (ioctl(vm->vm_fd, KVM_SET_IDENTITY_MAP_ADDR, &identity) < 0)
+		log_debug("KVM_SET_IDENTITY_MAP_ADDR: %s", strerror(errno));
+	if (ioctl(vm->vm_fd, KVM_CREATE_IRQCHIP, 0) < 0) {
+		r = -errno;
+		log_error("cannot create the in-kernel irqchip: %s",
+			  strerror(-r));
+		return r;
+	}
+	if (ioctl(vm->vm_fd, KVM_CREATE_PIT2, &pit) < 0) {
+		r = -errno;
+		log_error("cannot create the in-kernel PIT: %s", strerror(-r));
+		return r;
+	}
+	return 0;
+}
+
+/* The vCPUs, each with its CPUID, to start at entry. */
+static int create_vcpus(struct vm *vm, uint64_t entry)
+{
+	int run_size = ioctl(vm->kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
+	union cpuid_table *supported;
+	int r;
+
+	if (run_size < (int)sizeof(struct kvm_run)) {
+		log_error("KVM_GET_VCPU_MMAP_SIZE gave %d, less than the %zu "
+			  "bytes of struct kvm_run", run_size,
+			  sizeof(struct kvm_run));
+		return -EINVAL;
+	}
+	vm->vcpus = calloc(vm->nvcpus, sizeof(*vm->vcpus));
+	supported = malloc(sizeof(*supported));
+	if (!vm->vcpus || !supported) {
+		free(supported);
+		log_error("no memory for %u vCPUs", vm->nvcpus);
+		return -ENOMEM;
+	}
+	for (unsigned int i = 0; i < vm->nvcpus; i++) {
+		vm->vcpus[i].id = i;
+		vm->vcpus[i].fd = -1;
+		vm->vcpus[i].run_size = (size_t)run_size;
+	}
+	r = get_supported_cpuid(vm->kvm_fd, supported);
+	/* Without it the guest programs its LAPIC timer through the xAPIC
+	 * page: on the nested kvm_amd each of those writes was a nested page
+	 * fault that KVM decoded and emulated, 26 per 1G hot-add against
+	 * QEMU's 10 (QEMU offers the timer); with it 10 and 10, the rest
+	 * WRMSR exits (bench/realkvm.md). */
+	if (r == 0 && ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION,
+			    KVM_CAP_TSC_DEADLINE_TIMER) > 0)
+		cpuid_add_tsc_deadline(supported);
+	for (unsigned int i = 0; r == 0 && i < vm->nvcpus; i++)
+		r = vcpu_setup(vm, &vm->vcpus[i], supported, entry);
+	free(supported);
+	return r;
+}
+
 int vm_create(struct vm *vm, int kvm_fd, const struct config *cfg,
 	      const struct kernel_image *kernel, const struct memmap *map,
 	      struct memhp_events memhp_ev)
 {
-	union cpuid_table *supported = NULL;
 	struct boot_kernel k;
-	int r, run_size;
+	int r;
 
 	memset(vm, 0, sizeof(*vm));
 	pthread_mutex_init(&vm->hold_lock, NULL);
@@ -358,71 +426,11 @@ int vm_create(struct vm *vm, int kvm_fd, const struct config *cfg,
 		return r;
 	if (map->high_size && (r = map_ram(vm, 1, LAYOUT_4G, map->high_size)) < 0)
 		return r;
-	if (ioctl(vm->vm_fd, KVM_SET_TSS_ADDR, LAYOUT_KVM_TSS) < 0) {
-		r = -errno;
-		log_error("KVM_SET_TSS_ADDR: %s", strerror(-r));
+	if ((r = create_chips(vm)) < 0 ||
+	    (r = setup_devices(vm, memhp_ev)) < 0 ||
+	    (r = setup_boot(vm, &k)) < 0)
 		return r;
-	}
-	/* Only VMX needs the identity-map page; others may refuse it. */
-	{
-		uint64_t addr = LAYOUT_KVM_IDENTITY;
-
-		if (ioctl(vm->vm_fd, KVM_SET_IDENTITY_MAP_ADDR, &addr) < 0)
-			log_debug("KVM_SET_IDENTITY_MAP_ADDR: %s", strerror(errno));
-	}
-	if (ioctl(vm->vm_fd, KVM_CREATE_IRQCHIP, 0) < 0) {
-		r = -errno;
-		log_error("cannot create the in-kernel irqchip: %s",
-			  strerror(-r));
-		return r;
-	}
-	{
-		struct kvm_pit_config pit = { .flags = 0 };
-
-		if (ioctl(vm->vm_fd, KVM_CREATE_PIT2, &pit) < 0) {
-			r = -errno;
-			log_error("cannot create the in-kernel PIT: %s",
-				  strerror(-r));
-			return r;
-		}
-	}
-	if ((r = setup_devices(vm, memhp_ev)) < 0)
-		return r;
-	if ((r = setup_boot(vm, &k)) < 0)
-		return r;
-
-	run_size = ioctl(kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
-	if (run_size < (int)sizeof(struct kvm_run)) {
-		log_error("KVM_GET_VCPU_MMAP_SIZE gave %d, less than the %zu "
-			  "bytes of struct kvm_run", run_size,
-			  sizeof(struct kvm_run));
-		return -EINVAL;
-	}
-	vm->vcpus = calloc(vm->nvcpus, sizeof(*vm->vcpus));
-	supported = malloc(sizeof(*supported));
-	if (!vm->vcpus || !supported) {
-		free(supported);
-		log_error("no memory for %u vCPUs", vm->nvcpus);
-		return -ENOMEM;
-	}
-	for (unsigned int i = 0; i < vm->nvcpus; i++) {
-		vm->vcpus[i].id = i;
-		vm->vcpus[i].fd = -1;
-		vm->vcpus[i].run_size = (size_t)run_size;
-	}
-	r = get_supported_cpuid(kvm_fd, supported);
-	/* Without it the guest programs its LAPIC timer through the xAPIC
-	 * page: on the nested kvm_amd each of those writes was a nested page
-	 * fault that KVM decoded and emulated, 15 per hot-add where QEMU,
-	 * which offers the timer, took 3 and a few WRMSR exits instead
-	 * (bench/realkvm.md). */
-	if (r == 0 &&
-	    ioctl(kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_TSC_DEADLINE_TIMER) > 0)
-		cpuid_add_tsc_deadline(supported);
-	for (unsigned int i = 0; r == 0 && i < vm->nvcpus; i++)
-		r = vcpu_setup(vm, &vm->vcpus[i], supported, k.entry);
-	free(supported);
-	return r;
+	return create_vcpus(vm, k.entry);
 }
 
 void vm_destroy(struct vm *vm)
