@@ -135,6 +135,33 @@ static int policy_arg(json_t *props, int *out, char *err, size_t errlen)
 	return -EINVAL;
 }
 
+/* The rules between members, QEMU's and memplug's. */
+static int check_rules(const struct backend_args *a, char *err, size_t errlen)
+{
+	/* QEMU's rule: nodes and policy come together. */
+	if (a->policy == MPOL_DEFAULT && a->host_nodes) {
+		snprintf(err, errlen, "host-nodes must be empty for policy "
+			 "default, or you should explicitly specify a policy "
+			 "other than default");
+		return -EINVAL;
+	}
+	if (a->policy != MPOL_DEFAULT && !a->host_nodes) {
+		snprintf(err, errlen, "host-nodes must be set for a policy other "
+			 "than default");
+		return -EINVAL;
+	}
+	if (a->hugetlbsize && !a->hugetlb) {
+		snprintf(err, errlen, "hugetlbsize needs hugetlb=on");
+		return -EINVAL;
+	}
+	if (a->align & (a->align - 1)) {
+		snprintf(err, errlen, "align %llu is not a power of two",
+			 (unsigned long long)a->align);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 int memdev_parse(const char *type, json_t *props, struct backend_args *a,
 		 char *err, size_t errlen)
 {
@@ -201,26 +228,5 @@ int memdev_parse(const char *type, json_t *props, struct backend_args *a,
 		return -EINVAL;
 	}
 	a->prealloc_threads = (unsigned int)threads;
-	/* QEMU's rule: nodes and policy come together. */
-	if (a->policy == MPOL_DEFAULT && a->host_nodes) {
-		snprintf(err, errlen, "host-nodes must be empty for policy "
-			 "default, or you should explicitly specify a policy "
-			 "other than default");
-		return -EINVAL;
-	}
-	if (a->policy != MPOL_DEFAULT && !a->host_nodes) {
-		snprintf(err, errlen, "host-nodes must be set for a policy other "
-			 "than default");
-		return -EINVAL;
-	}
-	if (a->hugetlbsize && !a->hugetlb) {
-		snprintf(err, errlen, "hugetlbsize needs hugetlb=on");
-		return -EINVAL;
-	}
-	if (a->align & (a->align - 1)) {
-		snprintf(err, errlen, "align %llu is not a power of two",
-			 (unsigned long long)a->align);
-		return -EINVAL;
-	}
-	return 0;
+	return check_rules(a, err, errlen);
 }
