@@ -10,6 +10,7 @@
 
 #include "vmm/keyval.h"
 #include "vmm/qmp_cmds.h"
+#include "vmm/qmp_request.h"
 
 /* The key=value pairs of an object_add or device_add line, at most. */
 #define HMP_MAX_PAIRS 64

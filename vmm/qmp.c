@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "lib/log.h"
+#include "vmm/qmp_request.h"
 
 #define STR_(x) #x
 #define STR(x) STR_(x)
@@ -150,153 +151,6 @@ static int client_send_json(struct qmp_client *c, json_t *obj)
 	return r;
 }
 
-/* Length of s without a UTF-8 sequence cut off at its end: messages are
- * cut to fixed buffers, and echo what the client sent (jansson refuses a
- * string that is not UTF-8, and the client would get no reply). */
-static size_t utf8_whole(const char *s, size_t len)
-{
-	size_t i = len, need;
-	unsigned char lead;
-
-	while (i > 0 && len - i < 4 && ((unsigned char)s[i - 1] & 0xc0) == 0x80)
-		i--;
-	if (i == 0)
-		return len;
-	lead = (unsigned char)s[i - 1];
-	if (lead < 0xc0)
-		return len;
-	need = lead >= 0xf0 ? 4 : lead >= 0xe0 ? 3 : 2;
-	return len - (i - 1) < need ? i - 1 : len;
-}
-
-/* An error of QEMU's class cls (NULL: GenericError). */
-static json_t *error_reply(const char *cls, const char *desc, json_t *id)
-{
-	json_t *r = json_pack("{s:{s:s,s:s%}}", "error", "class",
-			      cls ? cls : "GenericError", "desc", desc,
-			      utf8_whole(desc, strlen(desc)));
-
-	if (r && id)
-		json_object_set(r, "id", id);
-	return r;
-}
-
-/* The reply to a command: its value (a reference taken) or, if NULL, the
- * error err of class cls. */
-static json_t *command_reply(json_t *value, const char *err, const char *cls,
-			     json_t *id)
-{
-	json_t *ret;
-
-	if (!value)
-		return error_reply(cls, err && *err ? err : "command failed", id);
-	ret = json_pack("{s:o}", "return", value);
-	if (ret && id)
-		json_object_set(ret, "id", id);
-	return ret;
-}
-
-static const struct qmp_command *find_command(struct qmp_server *s,
-					      const char *name)
-{
-	for (size_t i = 0; i < s->ncmds; i++)
-		if (!strcmp(s->cmds[i].name, name))
-			return &s->cmds[i];
-	return NULL;
-}
-
-static const struct qmp_arg *find_arg(const struct qmp_command *cmd,
-				      const char *name)
-{
-	for (const struct qmp_arg *a = cmd->args; a && a->name; a++)
-		if (!strcmp(a->name, name))
-			return a;
-	return NULL;
-}
-
-int qmp_check_args(const struct qmp_command *cmd, json_t *args, char *err,
-		   size_t errlen)
-{
-	const char *key;
-	json_t *v;
-
-	if (args && !cmd->open)
-		json_object_foreach(args, key, v)
-			if (!find_arg(cmd, key)) {
-				snprintf(err, errlen,
-					 "Parameter '%s' is unexpected", key);
-				return -EINVAL;
-			}
-	for (const struct qmp_arg *a = cmd->args; a && a->name; a++)
-		if (!a->optional && !json_object_get(args, a->name)) {
-			snprintf(err, errlen, "Parameter '%s' is missing",
-				 a->name);
-			return -EINVAL;
-		}
-	return 0;
-}
-
-/* The first member of a request that is none of QEMU's, or NULL. */
-static const char *unexpected_member(json_t *req)
-{
-	const char *key;
-	json_t *v;
-
-	json_object_foreach(req, key, v)
-		if (strcmp(key, "execute") && strcmp(key, "arguments") &&
-		    strcmp(key, "id"))
-			return key;
-	return NULL;
-}
-
-/* Handles one complete value; returns -EPIPE if the client is gone. */
-/* QEMU's checks of a request before its command runs, with its words:
- * the envelope, the command (known; negotiation first and once), its
- * arguments. The command, or NULL with the error reply in *ret. */
-static const struct qmp_command *request_command(struct qmp_client *c,
-						 json_t *req, json_t **ret)
-{
-	json_t *exec = json_object_get(req, "execute");
-	json_t *args = json_object_get(req, "arguments");
-	json_t *id = json_object_get(req, "id");
-	const struct qmp_command *cmd;
-	const char *bad, *cls = NULL;
-	char err[512];
-
-	if (!json_is_object(req)) {
-		*ret = error_reply(NULL, "QMP input must be a JSON object", NULL);
-		return NULL;
-	}
-	if ((bad = unexpected_member(req)))
-		snprintf(err, sizeof(err), "QMP input member '%s' is unexpected",
-			 bad);
-	else if (!exec)
-		snprintf(err, sizeof(err), "QMP input lacks member 'execute'");
-	else if (!json_is_string(exec))
-		snprintf(err, sizeof(err),
-			 "QMP input member 'execute' must be a string");
-	else if (args && !json_is_object(args))
-		snprintf(err, sizeof(err),
-			 "QMP input member 'arguments' must be an object");
-	else if (!(cmd = find_command(c->s, json_string_value(exec)))) {
-		cls = "CommandNotFound";
-		snprintf(err, sizeof(err), "The command %s has not been found",
-			 json_string_value(exec));
-	} else if (!c->negotiated && strcmp(cmd->name, "qmp_capabilities")) {
-		cls = "CommandNotFound";
-		snprintf(err, sizeof(err), "Expecting capabilities negotiation "
-			 "with 'qmp_capabilities'");
-	} else if (!strcmp(cmd->name, "qmp_capabilities") && c->negotiated) {
-		cls = "CommandNotFound";
-		snprintf(err, sizeof(err), "Capabilities negotiation is already "
-			 "complete, command ignored");
-	} else if (qmp_check_args(cmd, args, err, sizeof(err)) == 0) {
-		return cmd;
-	}
-	*ret = error_reply(cls, err, id);
-	return NULL;
-}
-
 /* Runs cmd for client c: its reply (NULL if it could not be built), or
  * QMP_DEFERRED. */
 static json_t *run_command(struct qmp_client *c, const struct qmp_command *cmd,
@@ -320,7 +174,7 @@ static json_t *run_command(struct qmp_client *c, const struct qmp_command *cmd,
 		c->negotiated = true;
 		client_stop_timer(c);
 	}
-	return command_reply(value, err, s->current_class, id);
+	return qmp_command_reply(value, err, s->current_class, id);
 }
 
 static int client_line(struct qmp_client *c, const char *line, size_t len)
@@ -339,9 +193,10 @@ static int client_line(struct qmp_client *c, const char *line, size_t len)
 	if (!req) {
 		snprintf(err, sizeof(err), "JSON parse error at column %d: %s",
 			 jerr.column, jerr.text);
-		return client_send_json(c, error_reply(NULL, err, NULL));
+		return client_send_json(c, qmp_error_reply(NULL, err, NULL));
 	}
-	cmd = request_command(c, req, &ret);
+	cmd = qmp_request_command(c->s->cmds, c->s->ncmds, c->negotiated, req,
+				  &ret);
 	if (cmd)
 		ret = run_command(c, cmd, json_object_get(req, "arguments"),
 				  json_object_get(req, "id"));
@@ -406,7 +261,7 @@ static int client_feed(struct qmp_client *c, const char *data, size_t n)
 			snprintf(err, sizeof(err), "command is longer than the "
 				 "limit of %d bytes; ignored", QMP_LINE_MAX);
 			c->discarding = true;
-			if (client_send_json(c, error_reply(NULL, err, NULL)) < 0) {
+			if (client_send_json(c, qmp_error_reply(NULL, err, NULL)) < 0) {
 				client_close(c);
 				return -EPIPE;
 			}
@@ -479,7 +334,7 @@ void qmp_complete(struct qmp_ticket *t, json_t *value, const char *err)
 		free(t);
 		return;
 	}
-	ret = command_reply(value, err, NULL, t->id);
+	ret = qmp_command_reply(value, err, NULL, t->id);
 	json_decref(t->id);
 	c->waiting = NULL;
 	free(t);
@@ -517,7 +372,7 @@ static void client_timeout(struct watch *w, uint32_t events)
 		 QMP_NEGOTIATE_S);
 	snprintf(err, sizeof(err), "no qmp_capabilities within %d s of "
 		 "connecting; closing the connection", QMP_NEGOTIATE_S);
-	client_send_json(c, error_reply(NULL, err, NULL));
+	client_send_json(c, qmp_error_reply(NULL, err, NULL));
 	client_close(c);
 }
 

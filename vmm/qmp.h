@@ -54,11 +54,6 @@ struct qmp_command {
 	bool open;
 };
 
-/* Refuses, with QEMU's words, an argument cmd does not have (unless it is
- * open) and a missing one that is not optional; the handler checks
- * types. 0 or -EINVAL with the message in err. */
-int qmp_check_args(const struct qmp_command *cmd, json_t *args, char *err,
-		   size_t errlen);
 
 struct qmp_server;
 
