@@ -20,7 +20,7 @@ export FUZZ_QMP_KERNEL=$ROOT/build/tests/guests/idle.elf
 # The files whose coverage each fuzzer is judged by (coverage.py also
 # takes FILE:REGEX, the functions of FILE whose names match).
 declare -A targets=(
-	[qmp]="vmm/qmp.c vmm/qmp_request.c vmm/qmp_cmds.c vmm/qmp_schema.c vmm/hotplug.c:^(hotplug_(add|remove|remove_cancel|events|ost_info)|plug|on_) devices/memhp.c vmm/dimm.c"
+	[qmp]="vmm/qmp.c vmm/qmp_request.c vmm/qmp_cmds.c vmm/qmp_schema.c vmm/hotplug.c:^(hotplug_(add|remove|remove_cancel|events|ost_info)|plug|on_) devices/memhp.c vmm/dimm.c vmm/backing.c"
 	[devices]="devices/memhp.c devices/acpi_pm.c devices/serial.c devices/bus.c devices/i8042.c"
 )
 declare -A opts=(
