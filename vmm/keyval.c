@@ -1,9 +1,10 @@
 #include "vmm/keyval.h"
 
+#include <ctype.h>
 #include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
-
-#include "vmm/qmp_cmds.h"
 
 int keyval_split(char *s, char **first, struct keyval *kv, int max)
 {
@@ -27,6 +28,25 @@ int keyval_split(char *s, char **first, struct keyval *kv, int max)
 	return n;
 }
 
+/* A value of "k=v,..." as QEMU's option parser would type it for these
+ * commands: numbers (0x for hex), on/off and yes/no, else a string. */
+static json_t *typed_value(const char *v)
+{
+	char *end;
+	unsigned long long n;
+
+	if (!strcmp(v, "on") || !strcmp(v, "yes") || !strcmp(v, "true"))
+		return json_true();
+	if (!strcmp(v, "off") || !strcmp(v, "no") || !strcmp(v, "false"))
+		return json_false();
+	errno = 0;
+	n = strtoull(v, &end, 0);
+	if (*v && isdigit((unsigned char)*v) && !*end && !errno &&
+	    n <= INT64_MAX)
+		return json_integer((json_int_t)n);
+	return json_string(v);
+}
+
 json_t *keyval_object(const struct keyval *kv, int n, const char *skip)
 {
 	json_t *o = json_object();
@@ -34,7 +54,7 @@ json_t *keyval_object(const struct keyval *kv, int n, const char *skip)
 	for (int i = 0; i < n && o; i++)
 		if (!skip || strcmp(kv[i].key, skip))
 			json_object_set_new(o, kv[i].key, kv[i].val ?
-					    qmp_typed_value(kv[i].val) :
+					    typed_value(kv[i].val) :
 					    json_true());
 	return o;
 }

@@ -14,7 +14,8 @@ struct keyval {
  * rest at most max pairs. Returns their number, or -E2BIG. */
 int keyval_split(char *s, char **first, struct keyval *kv, int max);
 /* The pairs but skip (NULL: none) as a JSON object, each value typed as
- * QEMU types it (qmp_typed_value; a bare key is true). NULL: no memory. */
+ * QEMU types it (numbers, 0x for hex; on/off and yes/no; else a
+ * string; a bare key is true). NULL: no memory. */
 json_t *keyval_object(const struct keyval *kv, int n, const char *skip);
 
 #endif

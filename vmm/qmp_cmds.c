@@ -1,6 +1,5 @@
 #include "vmm/qmp_cmds.h"
 
-#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -129,25 +128,6 @@ static json_t *cmd_query_commands(void *ctx, json_t *args, char *err,
 				  size_t errlen);
 static json_t *cmd_query_schema(void *ctx, json_t *args, char *err,
 				size_t errlen);
-
-/* A value of "k=v,..." as QEMU's option parser would type it for these
- * commands: numbers (0x for hex), on/off and yes/no, else a string. */
-json_t *qmp_typed_value(const char *v)
-{
-	char *end;
-	unsigned long long n;
-
-	if (!strcmp(v, "on") || !strcmp(v, "yes") || !strcmp(v, "true"))
-		return json_true();
-	if (!strcmp(v, "off") || !strcmp(v, "no") || !strcmp(v, "false"))
-		return json_false();
-	errno = 0;
-	n = strtoull(v, &end, 0);
-	if (*v && isdigit((unsigned char)*v) && !*end && !errno &&
-	    n <= INT64_MAX)
-		return json_integer((json_int_t)n);
-	return json_string(v);
-}
 
 /* A backend being preallocated on a worker thread; its object-add reply
  * waits for the end. */

@@ -24,11 +24,6 @@ int qmp_arg_uint(json_t *args, const char *key, uint64_t *out, char *err,
 int qmp_arg_bool(json_t *args, const char *key, bool *out, char *err,
 		 size_t errlen);
 
-/* A value of QEMU's "key=value,..." options typed as QEMU types it for
- * these commands: a number (0x for hex), on/off and yes/no, else a
- * string. */
-json_t *qmp_typed_value(const char *v);
-
 /* The command table for qmp_open (its ctx is the machine). */
 const struct qmp_command *qmp_cmds(size_t *n);
 /* object-add prealloc=true runs on a worker; these send its progress
