@@ -86,19 +86,11 @@ static int wait_for_insert(struct qmpc *q, const char *id, int64_t start_ms,
 	for (;;) {
 		unsigned long long src, st;
 		json_t *ev;
-		int r;
+		int r = ctl_next_event(q, deadline, id, "no answer from the guest",
+				       timeout, &ev);
 
-		r = qmpc_next_event(q, deadline, &ev);
-		if (r == -ETIMEDOUT) {
-			ctl_err("%s: no answer from the guest within %g s; the "
-				"DIMM stays plugged (see memplugctl list)", id,
-				timeout);
-			return EXIT_TIMEOUT;
-		}
-		if (r < 0) {
-			ctl_err("%s", q->err);
-			return EXIT_FAIL;
-		}
+		if (r != EXIT_OK)
+			return r;
 		if (ctl_ost_for(ev, id, &src, &st) &&
 		    src == OST_SRC_DEVICE_CHECK &&
 		    !acpi_ost_status_pending(src, st)) {

@@ -108,6 +108,23 @@ int ctl_connect(struct qmpc *q, const char *sock)
 	return 0;
 }
 
+int ctl_next_event(struct qmpc *q, int64_t deadline, const char *id,
+		   const char *what, double timeout, json_t **ev)
+{
+	int r = qmpc_next_event(q, deadline, ev);
+
+	if (r == -ETIMEDOUT) {
+		ctl_err("%s: %s within %g s; the DIMM stays plugged (see "
+			"memplugctl list)", id, what, timeout);
+		return EXIT_TIMEOUT;
+	}
+	if (r < 0) {
+		ctl_err("%s", q->err);
+		return EXIT_FAIL;
+	}
+	return EXIT_OK;
+}
+
 const char *ctl_event_name(json_t *ev)
 {
 	const char *n = json_string_value(json_object_get(ev, "event"));

@@ -60,6 +60,12 @@ int ctl_timeout(const char *cmd, const char *s, double *out);
 /* Connects to sock, else $MEMPLUG_SOCKET. 0, or -1 after saying why. */
 int ctl_connect(struct qmpc *q, const char *sock);
 
+/* The next event, waiting on the guest for DIMM id until deadline (ms,
+ * qmpc_now_ms's clock; timeout the seconds it stands for): EXIT_OK with
+ * *ev, EXIT_TIMEOUT after "ID: WHAT within T s; the DIMM stays plugged",
+ * or EXIT_FAIL after the connection's error. */
+int ctl_next_event(struct qmpc *q, int64_t deadline, const char *id,
+		   const char *what, double timeout, json_t **ev);
 /* The event's name, "" if it has none. */
 const char *ctl_event_name(json_t *ev);
 /* An ACPI_DEVICE_OST event for device id: 1 with its source and status,

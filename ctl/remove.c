@@ -100,19 +100,12 @@ static int wait_for_removal(struct qmpc *q, const char *id, const char *memdev,
 	for (;;) {
 		unsigned long long src, st;
 		json_t *ev;
-		int r;
+		int r = ctl_next_event(q, deadline, id,
+				       "the guest did not eject it", timeout,
+				       &ev);
 
-		r = qmpc_next_event(q, deadline, &ev);
-		if (r == -ETIMEDOUT) {
-			ctl_err("%s: the guest did not eject it within %g s; "
-				"the DIMM stays plugged (see memplugctl list)",
-				id, timeout);
-			return EXIT_TIMEOUT;
-		}
-		if (r < 0) {
-			ctl_err("%s", q->err);
-			return EXIT_FAIL;
-		}
+		if (r != EXIT_OK)
+			return r;
 		if (deleted_event_for(ev, id)) {
 			json_decref(ev);
 			return removed(q, id, memdev, start_ms);
