@@ -52,7 +52,7 @@ static void say(struct out *o, const char *fmt, ...)
 static json_t *qmp(struct machine *m, const char *name, json_t *args,
 		   struct out *o)
 {
-	const struct qmp_command *cmds;
+	const struct qmp_command *cmds, *cmd;
 	char err[512] = "";
 	json_t *r = NULL;
 	size_t n;
@@ -60,10 +60,9 @@ static json_t *qmp(struct machine *m, const char *name, json_t *args,
 	if (!args)
 		args = json_object();
 	cmds = qmp_cmds(&n);
-	for (size_t i = 0; args && i < n; i++)
-		if (!strcmp(cmds[i].name, name) &&
-		    qmp_check_args(&cmds[i], args, err, sizeof(err)) == 0)
-			r = cmds[i].fn(m, args, err, sizeof(err));
+	cmd = qmp_find_command(cmds, n, name);
+	if (args && cmd && qmp_check_args(cmd, args, err, sizeof(err)) == 0)
+		r = cmd->fn(m, args, err, sizeof(err));
 	json_decref(args);
 	if (r == QMP_DEFERRED) {
 		o->deferred = true;

@@ -9,6 +9,7 @@
 #include "lib/size.h"
 #include "vmm/prealloc.h"
 #include "vmm/qmp_cmds.h"
+#include "vmm/qmp_request.h"
 
 /* The members each type has, besides qom-type and id. */
 static const struct qmp_arg common[] = {
@@ -38,15 +39,6 @@ const struct memdev_type *memdev_types(size_t *n)
 {
 	*n = sizeof(types) / sizeof(types[0]);
 	return types;
-}
-
-static bool in(const struct memdev_type *t, const char *key)
-{
-	for (int i = 0; i < MEMDEV_MEMBER_LISTS && t->members[i]; i++)
-		for (const struct qmp_arg *a = t->members[i]; a->name; a++)
-			if (!strcmp(a->name, key))
-				return true;
-	return false;
 }
 
 /* A size: bytes, or (memplug's own) a string such as "1G". */
@@ -166,7 +158,6 @@ int memdev_parse(const char *type, json_t *props, struct backend_args *a,
 		 char *err, size_t errlen)
 {
 	uint64_t threads = 1;
-	const char *key;
 	json_t *v;
 	bool readonly = false;
 	const struct memdev_type *t = NULL;
@@ -183,18 +174,9 @@ int memdev_parse(const char *type, json_t *props, struct backend_args *a,
 	}
 	a->kind = t->kind;
 	/* QEMU refuses a member the type does not have. */
-	json_object_foreach(props, key, v)
-		if (!in(t, key)) {
-			snprintf(err, errlen, "Parameter '%s' is unexpected", key);
-			return -EINVAL;
-		}
-	for (int i = 0; i < MEMDEV_MEMBER_LISTS && t->members[i]; i++)
-		for (const struct qmp_arg *m = t->members[i]; m->name; m++)
-			if (!m->optional && !json_object_get(props, m->name)) {
-				snprintf(err, errlen, "Parameter '%s' is missing",
-					 m->name);
-				return -EINVAL;
-			}
+	if (qmp_check_members(t->members, MEMDEV_MEMBER_LISTS, false, props,
+			      err, errlen) < 0)
+		return -EINVAL;
 	/* memfd memory is shared unless told otherwise, as in QEMU. */
 	a->share = a->kind == BACKEND_MEMFD;
 	if (size_arg(props, "size", &a->size, err, errlen) < 0 ||

@@ -48,8 +48,8 @@ json_t *qmp_command_reply(json_t *value, const char *err, const char *cls,
 	return ret;
 }
 
-static const struct qmp_command *find_command(const struct qmp_command *cmds,
-					      size_t n, const char *name)
+const struct qmp_command *qmp_find_command(const struct qmp_command *cmds,
+					   size_t n, const char *name)
 {
 	for (size_t i = 0; i < n; i++)
 		if (!strcmp(cmds[i].name, name))
@@ -57,35 +57,43 @@ static const struct qmp_command *find_command(const struct qmp_command *cmds,
 	return NULL;
 }
 
-static const struct qmp_arg *find_arg(const struct qmp_command *cmd,
-				      const char *name)
+static bool listed(const struct qmp_arg *const *lists, size_t nlists,
+		   const char *name)
 {
-	for (const struct qmp_arg *a = cmd->args; a && a->name; a++)
-		if (!strcmp(a->name, name))
-			return a;
-	return NULL;
+	for (size_t i = 0; i < nlists; i++)
+		for (const struct qmp_arg *a = lists[i]; a && a->name; a++)
+			if (!strcmp(a->name, name))
+				return true;
+	return false;
+}
+
+int qmp_check_members(const struct qmp_arg *const *lists, size_t nlists,
+		      bool open, json_t *args, char *err, size_t errlen)
+{
+	const char *key;
+	json_t *v;
+
+	if (args && !open)
+		json_object_foreach(args, key, v)
+			if (!listed(lists, nlists, key)) {
+				snprintf(err, errlen,
+					 "Parameter '%s' is unexpected", key);
+				return -EINVAL;
+			}
+	for (size_t i = 0; i < nlists; i++)
+		for (const struct qmp_arg *a = lists[i]; a && a->name; a++)
+			if (!a->optional && !json_object_get(args, a->name)) {
+				snprintf(err, errlen,
+					 "Parameter '%s' is missing", a->name);
+				return -EINVAL;
+			}
+	return 0;
 }
 
 int qmp_check_args(const struct qmp_command *cmd, json_t *args, char *err,
 		   size_t errlen)
 {
-	const char *key;
-	json_t *v;
-
-	if (args && !cmd->open)
-		json_object_foreach(args, key, v)
-			if (!find_arg(cmd, key)) {
-				snprintf(err, errlen,
-					 "Parameter '%s' is unexpected", key);
-				return -EINVAL;
-			}
-	for (const struct qmp_arg *a = cmd->args; a && a->name; a++)
-		if (!a->optional && !json_object_get(args, a->name)) {
-			snprintf(err, errlen, "Parameter '%s' is missing",
-				 a->name);
-			return -EINVAL;
-		}
-	return 0;
+	return qmp_check_members(&cmd->args, 1, cmd->open, args, err, errlen);
 }
 
 /* The first member of a request that is none of QEMU's, or NULL. */
@@ -113,7 +121,8 @@ const struct qmp_command *qmp_request_command(const struct qmp_command *cmds,
 	char err[512];
 
 	if (!json_is_object(req)) {
-		*ret = qmp_error_reply(NULL, "QMP input must be a JSON object", NULL);
+		*ret = qmp_error_reply(NULL, "QMP input must be a JSON object",
+				       NULL);
 		return NULL;
 	}
 	if ((bad = unexpected_member(req)))
@@ -127,7 +136,7 @@ const struct qmp_command *qmp_request_command(const struct qmp_command *cmds,
 	else if (args && !json_is_object(args))
 		snprintf(err, sizeof(err),
 			 "QMP input member 'arguments' must be an object");
-	else if (!(cmd = find_command(cmds, n, json_string_value(exec)))) {
+	else if (!(cmd = qmp_find_command(cmds, n, json_string_value(exec)))) {
 		cls = "CommandNotFound";
 		snprintf(err, sizeof(err), "The command %s has not been found",
 			 json_string_value(exec));

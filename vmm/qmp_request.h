@@ -17,9 +17,16 @@
 const struct qmp_command *qmp_request_command(const struct qmp_command *cmds,
 					      size_t n, bool negotiated,
 					      json_t *req, json_t **ret);
-/* Refuses, with QEMU's words, an argument cmd does not have (unless it is
- * open) and a missing one that is not optional; the handler checks
- * types. 0 or -EINVAL with the message in err. */
+/* The command called name among the n of cmds, or NULL. */
+const struct qmp_command *qmp_find_command(const struct qmp_command *cmds,
+					   size_t n, const char *name);
+/* Refuses, with QEMU's words, a member of args (may be NULL) that none of
+ * the nlists lists has (unless open) and a missing one that is not
+ * optional; a NULL list is empty. Types are the handler's to check. 0 or
+ * -EINVAL with the message in err. */
+int qmp_check_members(const struct qmp_arg *const *lists, size_t nlists,
+		      bool open, json_t *args, char *err, size_t errlen);
+/* qmp_check_members of cmd's arguments. */
 int qmp_check_args(const struct qmp_command *cmd, json_t *args, char *err,
 		   size_t errlen);
 /* An error of QEMU's class cls (NULL: GenericError) with description
