@@ -261,7 +261,8 @@ static int client_feed(struct qmp_client *c, const char *data, size_t n)
 			snprintf(err, sizeof(err), "command is longer than the "
 				 "limit of %d bytes; ignored", QMP_LINE_MAX);
 			c->discarding = true;
-			if (client_send_json(c, qmp_error_reply(NULL, err, NULL)) < 0) {
+			if (client_send_json(c, qmp_error_reply(NULL, err,
+								 NULL)) < 0) {
 				client_close(c);
 				return -EPIPE;
 			}

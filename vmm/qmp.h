@@ -54,7 +54,6 @@ struct qmp_command {
 	bool open;
 };
 
-
 struct qmp_server;
 
 /* A reply that comes later (object-add with prealloc): the handler takes

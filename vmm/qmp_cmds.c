@@ -581,7 +581,8 @@ static json_t *cmd_query_schema(void *ctx, json_t *args, char *err,
 	(void)ctx;
 	(void)args;
 	if (!r)
-		snprintf(err, errlen, "no memory for the schema");
+		snprintf(err, errlen, "cannot build the schema (no memory, or "
+			 "an argument type it cannot name)");
 	return r;
 }
 

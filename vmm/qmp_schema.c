@@ -9,6 +9,7 @@ struct schema {
 	json_t *list;  /* the SchemaInfo entries */
 	json_t *named; /* name -> its entry, each added once */
 	unsigned int next;
+	bool unknown_type; /* an argument's type is none of builtins' */
 };
 
 /* JSON types of the builtins memplug's arguments use (QEMU's names). */
@@ -24,12 +25,18 @@ static int schema_init(struct schema *s)
 	s->list = json_array();
 	s->named = json_object();
 	s->next = 0;
+	s->unknown_type = false;
 	return s->list && s->named ? 0 : -ENOMEM;
 }
 
+/* The list, or NULL if an argument had a type the schema cannot name. */
 static json_t *schema_finish(struct schema *s)
 {
 	json_decref(s->named);
+	if (s->unknown_type) {
+		json_decref(s->list);
+		return NULL;
+	}
 	return s->list;
 }
 
@@ -58,7 +65,8 @@ static const char *add_masked(struct schema *s, json_t *entry)
 }
 
 /* The name of a qmp_arg type, its entry added: a builtin, or a list such
- * as "[str]". NULL for a type memplug does not know. */
+ * as "[str]". NULL for a type memplug does not know (and the schema
+ * fails). */
 static const char *schema_type(struct schema *s, const char *type)
 {
 	size_t len = strlen(type);
@@ -78,41 +86,39 @@ static const char *schema_type(struct schema *s, const char *type)
 			return add(s, type, json_pack("{s:s,s:s}", "meta-type",
 						      "builtin", "json-type",
 						      builtins[i].json));
+	s->unknown_type = true;
 	return NULL;
 }
 
-static const char *schema_enum(struct schema *s,
-			       const char *const *values, size_t n)
+/* An enum of the strings in values (taken); its name. */
+static const char *schema_enum(struct schema *s, json_t *values)
 {
-	json_t *vals = json_array(), *members = json_array();
+	json_t *members = json_array(), *v;
+	size_t i;
 
-	for (size_t i = 0; i < n; i++) {
-		json_array_append_new(vals, json_string(values[i]));
-		json_array_append_new(members,
-				      json_pack("{s:s}", "name", values[i]));
-	}
+	json_array_foreach(values, i, v)
+		json_array_append_new(members, json_pack("{s:O}", "name", v));
 	return add_masked(s, json_pack("{s:s,s:o,s:o}", "meta-type", "enum",
-				       "values", vals, "members", members));
+				       "values", values, "members", members));
 }
 
 /* Appends the object members of args (ending with a NULL name) to
- * members. 0, or -EINVAL for an unknown type. */
-static int schema_members(struct schema *s, json_t *members,
-			  const struct qmp_arg *args)
+ * members. */
+static void schema_members(struct schema *s, json_t *members,
+			   const struct qmp_arg *args)
 {
 	for (const struct qmp_arg *a = args; a && a->name; a++) {
 		const char *t = schema_type(s, a->type);
 		json_t *m;
 
 		if (!t)
-			return -EINVAL;
+			return;
 		m = json_pack("{s:s,s:s}", "name", a->name, "type", t);
 		/* An optional member: QEMU says so with a null default. */
 		if (a->optional)
 			json_object_set_new(m, "default", json_null());
 		json_array_append_new(members, m);
 	}
-	return 0;
 }
 
 /* An object type of members (taken) and extra's keys, say a union's tag
@@ -144,16 +150,15 @@ static void schema_command(struct schema *s, const char *name,
 static const char *backend_union(struct schema *s,
 				 const struct qmp_command *c)
 {
-	const char *names[8], *tag;
-	json_t *base = json_array(), *variants = json_array(), *m;
+	json_t *base = json_array(), *variants = json_array(), *names, *m;
 	size_t n;
 	const struct memdev_type *t = memdev_types(&n);
 
-	for (size_t i = 0; i < n && i < sizeof(names) / sizeof(names[0]); i++)
-		names[i] = t[i].name;
-	tag = schema_enum(s, names, n < 8 ? n : 8);
+	names = json_array();
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(names, json_string(t[i].name));
 	json_array_append_new(base, json_pack("{s:s,s:s}", "name", "qom-type",
-					      "type", tag));
+					      "type", schema_enum(s, names)));
 	schema_members(s, base, c->args + 1);
 	for (size_t i = 0; i < n; i++) {
 		m = json_array();

@@ -14,7 +14,8 @@
 
 /* The schema of the n commands: each one's arguments (qmp_arg lists);
  * an open command (object-add) as QEMU's union of the backend types'
- * members (memdev.h). A new reference, NULL without memory. */
+ * members (memdev.h). A new reference; NULL without memory or for an
+ * argument type it cannot name. */
 json_t *qmp_schema(const struct qmp_command *cmds, size_t n);
 
 #endif
