@@ -174,9 +174,10 @@ def perf_works():
 
 
 def trace_lines(path):
+    """QEMU's mhp_acpi_* trace lines so far, or None without a trace."""
     try:
         with open(path) as f:
-            return sum(1 for ln in f if "mhp_acpi_" in ln)
+            return [ln for ln in f if "mhp_acpi_" in ln]
     except OSError:
         return None
 
@@ -185,17 +186,12 @@ def trace_lines(path):
 TRACE_RE = re.compile(r"^\d+@(\d+\.\d+):(mhp_acpi_\w+)")
 
 
-def qemu_guest_times(path, skip, since):
-    """From QEMU's mhp_acpi_* trace lines after the first skip ones: wall
-    clock seconds after since of the guest's first read of a DIMM's base
-    (mhp_acpi_read_addr_*) and of its first _OST status write, the same
-    two points memplug's x-memplug-timeline gives."""
+def qemu_guest_times(lines, since):
+    """From QEMU's mhp_acpi_* trace lines: microseconds after since (wall
+    clock) of the guest's first read of a DIMM's base (mhp_acpi_read_addr_*)
+    and of its first _OST status write, the same two points memplug's
+    x-memplug-timeline gives."""
     first = ost = None
-    try:
-        with open(path) as f:
-            lines = [ln for ln in f if "mhp_acpi_" in ln][skip:]
-    except OSError:
-        return None
     for ln in lines:
         m = TRACE_RE.match(ln)
         if not m or float(m.group(1)) < since:
@@ -288,7 +284,7 @@ class Bench:
 
     def hot_add(self, size, label):
         name = self.backend(size)
-        tr0 = trace_lines(self.trace) if self.kind == "qemu" else None
+        before = trace_lines(self.trace) if self.kind == "qemu" else None
         pc = (PerfCounter(self.vm.pid, perf_events(self.kind),
                           self.out / f"{self.tag}.perf.{name}.csv")
               if self.use_perf else None)
@@ -310,7 +306,7 @@ class Bench:
         t_mem = self.vm.console.times[i]
         cpu1 = host.proc_cpu_run(self.vm.pid)
         counts = pc.stop() if pc else None
-        tr1 = trace_lines(self.trace) if self.kind == "qemu" else None
+        after = trace_lines(self.trace) if self.kind == "qemu" else None
         self.mark, self.memtotal = i + 1, mem["memtotal_kb"]
         r = {"label": label, "id": name, "size_mib": size // M,
              "reply_ms": (t_rep - t0) * 1e3,
@@ -324,13 +320,15 @@ class Bench:
              "window_s": time.monotonic() - t0,
              "exits": counts, "loadavg": [la0, host.loadavg()],
              "rss_kb": host.rss_kib(self.vm.pid)}
-        if tr0 is not None and tr1 is not None:
-            r["mhp_trace_lines"] = tr1 - tr0
+        new = after[len(before):] if before is not None and \
+            after is not None else None
+        if new is not None:
+            r["mhp_trace_lines"] = len(new)
         if self.kind == "memplug":
             r["timeline"] = next((t for t in self.vm.qmp.cmd(
                 "x-memplug-timeline") if t["device"] == name), None)
-        elif tr0 is not None:
-            r["timeline"] = qemu_guest_times(self.trace, tr0, wall0)
+        elif new is not None:
+            r["timeline"] = qemu_guest_times(new, wall0)
         r["guest_ms"] = guest_ms(r.get("timeline"))
         lib.log(f"{self.tag} {label}: reply {r['reply_ms']:.2f} ms, _OST "
             f"{r['ost_ms'] or float('nan'):.0f} ms, memory "
