@@ -9,8 +9,8 @@ import pytest
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent / "tests"))
 
 # Per test file: outcomes, and the failures during which a guest was seen
-# in the nested CPU's #VMEXIT loop (MEMPLUG_OUTCOMES, for scripts/check's
-# one retry of such a file).
+# in the nested CPU's #VMEXIT loop or triple-faulted there (MEMPLUG_OUTCOMES,
+# for scripts/check's one retry of such a file).
 OUTCOMES = {}
 
 
@@ -40,7 +40,8 @@ def pytest_runtest_makereport(item, call):
 
         for vm in list(memplug_vm.RUNNING):
             report.sections.append((f"guest {vm.name}", vm.diagnostics()))
-            loop = loop or memplug_vm.nested_vmexit_loop(vm.exit_counts)
+            loop = (loop or memplug_vm.nested_vmexit_loop(vm.exit_counts)
+                    or memplug_vm.nested_triple_fault(vm))
     _outcome(report, loop)
 
 

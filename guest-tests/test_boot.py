@@ -4,10 +4,15 @@ itself reports through the memplug guest agent (in-kernel, on ttyS0).
 A boot takes minutes on a software KVM, so one guest serves all checks of
 a module. Timeouts are generous on purpose; the time each wait took is in
 build/test-logs/ and in the README's table."""
+import os
+import re
+import subprocess
+
 import pytest
 
-from memplug_vm import (GUEST_BZIMAGE, KERNELS, Memplug, guest_bound,
-                        guest_kernels, require_kvm, start_until_ready)
+from memplug_vm import (GUEST_BZIMAGE, GUESTS, KERNELS, Memplug, guest_bound,
+                        guest_kernels, nested_triple_fault, require_kvm,
+                        start_until_ready, triple_faults)
 
 BOOT_TIMEOUT = guest_bound(20 * 60)
 POWEROFF_TIMEOUT = guest_bound(5 * 60)
@@ -104,3 +109,24 @@ def test_guest_poweroff_ends_memplug_with_0(guest):
     vm, _, _, status, _, _ = guest
     assert status == 0, vm.stderr.text()
     assert "reboot: Power down" in vm.console.text()
+
+
+def test_nested_lane_traces_the_rip_of_a_triple_fault():
+    """The nested lane retries a test file whose failures came with an
+    unasked guest triple fault (scripts/nested-retry) and names the guest
+    RIP, which only L1's kvm:kvm_exit trace still knows: a flat guest that
+    executes int3 with no IDT triple-faults at that instruction."""
+    require_kvm()
+    if os.environ.get("MEMPLUG_KVM_LANE") != "nested":
+        pytest.skip("the triple-fault trace is the nested lane's "
+                    f"(MEMPLUG_KVM_LANE={os.environ.get('MEMPLUG_KVM_LANE')})")
+    int3 = subprocess.run(["objdump", "-d", str(GUESTS / "int3.elf")],
+                          capture_output=True, text=True, check=True).stdout
+    rip = "0x" + re.search(r"^\s*([0-9a-f]+):\s+cc\s+int3", int3, re.M)[1]
+    with Memplug(["--kernel", str(GUESTS / "int3.elf")], "triple") as vm:
+        assert vm.stderr.wait_for("triple fault at", 60) is not None, \
+            vm.diagnostics()
+        faults = triple_faults()
+        assert any(r == rip for _, _, r in faults), (rip, faults)
+        why = nested_triple_fault(vm)
+        assert why and rip in why, why

@@ -1,5 +1,6 @@
 """scripts/nested-retry, the guest lane's one retry of test files that
-failed only while a guest was caught in the nested CPU's #VMEXIT loop."""
+failed only while a guest was caught in the nested CPU's #VMEXIT loop
+or triple-faulted there unasked."""
 import json
 import subprocess
 
@@ -58,3 +59,34 @@ def test_no_outcomes_no_retry(tmp_path):
                         str(tmp_path / "counts")], capture_output=True,
                        text=True, timeout=30)
     assert (p.returncode, p.stdout) == (0, "")
+
+
+class FakeStderr:
+    def __init__(self, text):
+        self._text = text
+
+    def text(self):
+        return self._text
+
+
+class FakeVM:
+    def __init__(self, stderr):
+        self.stderr = FakeStderr(stderr)
+
+
+FAULT = "memplug: warning: vCPU 0: triple fault at RIP 0xfff0, code 00 00; " \
+    "resetting the guest\n"
+
+
+def test_an_unasked_triple_fault_is_the_nested_cpus_only_in_that_lane(
+        monkeypatch):
+    import memplug_vm
+
+    monkeypatch.setenv("MEMPLUG_KVM_LANE", "nested")
+    why = memplug_vm.nested_triple_fault(FakeVM("memplug: x\n" + FAULT))
+    assert why and why.startswith("1 guest triple fault(s) in the nested lane")
+    assert memplug_vm.nested_triple_fault(FakeVM("memplug: x\n")) is None
+    monkeypatch.setenv("MEMPLUG_KVM_LANE", "direct")
+    assert memplug_vm.nested_triple_fault(FakeVM(FAULT)) is None
+    monkeypatch.delenv("MEMPLUG_KVM_LANE")
+    assert memplug_vm.nested_triple_fault(FakeVM(FAULT)) is None
