@@ -18,14 +18,12 @@ int memmap_plan(struct memmap *m, uint64_t ram, unsigned int slots,
 				 errlen);
 }
 
-int memmap_plan_block(struct memmap *m, uint64_t ram, unsigned int slots,
-		      uint64_t maxmem, uint64_t block, char *err,
-		      size_t errlen)
+/* The rules a plan must keep; maxmem is already defaulted to ram. */
+static int plan_check(uint64_t ram, unsigned int slots, uint64_t maxmem,
+		      uint64_t block, char *err, size_t errlen)
 {
 	char a[32], b[32];
-	uint64_t ram_end;
 
-	*m = (struct memmap){ 0 };
 	if (block < MEMMAP_BLOCK_SIZE || block > MEMMAP_BLOCK_MAX ||
 	    (block & (block - 1))) {
 		snprintf(err, errlen, "block size %s is not one Linux uses: a "
@@ -49,8 +47,6 @@ int memmap_plan_block(struct memmap *m, uint64_t ram, unsigned int slots,
 			 slots, MEMHP_MAX_SLOTS);
 		return -EINVAL;
 	}
-	if (!maxmem)
-		maxmem = ram;
 	if (maxmem < ram) {
 		snprintf(err, errlen, "maxmem=%s is below the memory size %s",
 			 size_fmt(maxmem, a, sizeof(a)),
@@ -84,6 +80,22 @@ int memmap_plan_block(struct memmap *m, uint64_t ram, unsigned int slots,
 			 size_fmt(maxmem, a, sizeof(a)));
 		return -EINVAL;
 	}
+	return 0;
+}
+
+int memmap_plan_block(struct memmap *m, uint64_t ram, unsigned int slots,
+		      uint64_t maxmem, uint64_t block, char *err,
+		      size_t errlen)
+{
+	uint64_t ram_end;
+	int rc;
+
+	*m = (struct memmap){ 0 };
+	if (!maxmem)
+		maxmem = ram;
+	rc = plan_check(ram, slots, maxmem, block, err, errlen);
+	if (rc)
+		return rc;
 	m->ram = ram;
 	m->slots = slots;
 	m->block = block;
