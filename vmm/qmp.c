@@ -303,6 +303,13 @@ void qmp_error_class(struct qmp_server *s, const char *cls)
 	s->current_class = cls;
 }
 
+json_t *qmp_fail(struct qmp_server *s, int r)
+{
+	if (r == -ENOENT)
+		qmp_error_class(s, "DeviceNotFound");
+	return NULL;
+}
+
 struct qmp_ticket *qmp_defer(struct qmp_server *s)
 {
 	struct qmp_client *c = s->current;

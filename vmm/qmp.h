@@ -106,6 +106,10 @@ void qmp_close(struct qmp_server *s);
 /* In a handler that fails: the error's QEMU class instead of GenericError
  * ("DeviceNotFound", say), a string that outlives the call. */
 void qmp_error_class(struct qmp_server *s, const char *cls);
+/* The reply of a handler that failed with r (-errno), its message already
+ * written: -ENOENT, a device or backend that is not there, is QEMU's
+ * DeviceNotFound class, anything else GenericError. Always NULL. */
+json_t *qmp_fail(struct qmp_server *s, int r);
 /* In a handler: a ticket for this command's reply, or NULL (no memory). */
 struct qmp_ticket *qmp_defer(struct qmp_server *s);
 /* Sends the deferred reply: value (a reference taken) or, if NULL, the

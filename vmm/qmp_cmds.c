@@ -94,14 +94,6 @@ static json_t *cmd_capabilities(void *ctx, json_t *args, char *err,
 	return json_object();
 }
 
-/* A failure whose class QEMU names: a device or backend that is not there. */
-static json_t *not_found(struct machine *m, int r)
-{
-	if (r == -ENOENT)
-		qmp_error_class(&m->qmp, "DeviceNotFound");
-	return NULL;
-}
-
 static json_t *cmd_query_version(void *ctx, json_t *args, char *err,
 				 size_t errlen)
 {
@@ -281,20 +273,21 @@ static json_t *cmd_device_add(void *ctx, json_t *args, char *err,
 	a.slot = slot == UINT64_MAX ? -1 : (int)slot;
 	a.addr = addr;
 	r = hotplug_add(m, &a, err, errlen);
-	return r < 0 ? not_found(m, r) : json_object();
+	return r < 0 ? qmp_fail(&m->qmp, r) : json_object();
 }
 
 /* device_del and x-memplug-device-del-cancel: {"id": ID} to op. */
 static json_t *by_id(void *ctx, json_t *args, char *err, size_t errlen,
 		     int (*op)(struct machine *, const char *, char *, size_t))
 {
+	struct machine *m = ctx;
 	const char *id = NULL;
 	int r;
 
 	if (qmp_arg_str(args, "id", true, &id, err, errlen) < 0)
 		return NULL;
-	r = op(ctx, id, err, errlen);
-	return r < 0 ? not_found(ctx, r) : json_object();
+	r = op(m, id, err, errlen);
+	return r < 0 ? qmp_fail(&m->qmp, r) : json_object();
 }
 
 static json_t *cmd_device_del(void *ctx, json_t *args, char *err,

@@ -134,12 +134,11 @@ static json_t *container(const struct machine *m, const char *path)
 	return list;
 }
 
-static json_t *not_found(struct machine *m, const char *path, char *err,
+static json_t *no_object(struct machine *m, const char *path, char *err,
 			 size_t errlen)
 {
 	snprintf(err, errlen, "Device '%s' not found", path);
-	qmp_error_class(&m->qmp, "DeviceNotFound");
-	return NULL;
+	return qmp_fail(&m->qmp, -ENOENT);
 }
 
 json_t *qom_list(void *ctx, json_t *args, char *err, size_t errlen)
@@ -168,7 +167,7 @@ json_t *qom_list(void *ctx, json_t *args, char *err, size_t errlen)
 		json_decref(props);
 	}
 	pthread_mutex_unlock(&m->lock);
-	return r ? r : not_found(m, path, err, errlen);
+	return r ? r : no_object(m, path, err, errlen);
 }
 
 json_t *qom_get(void *ctx, json_t *args, char *err, size_t errlen)
@@ -189,7 +188,7 @@ json_t *qom_get(void *ctx, json_t *args, char *err, size_t errlen)
 	}
 	pthread_mutex_unlock(&m->lock);
 	if (!props)
-		return not_found(m, path, err, errlen);
+		return no_object(m, path, err, errlen);
 	if (!v)
 		snprintf(err, errlen, "Property '%s.%s' not found", type, prop);
 	return v;
