@@ -6,7 +6,7 @@ PYTHON ?= /usr/bin/python3
 # are fixed.
 CFLAGS ?= -O2 -g
 MP_CFLAGS := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -I. -pthread -MMD -MP
-LDLIBS += -pthread -ljansson -lseccomp -llzma -lzstd -lz -llz4 -lcrypto
+LDLIBS += -pthread -ljansson -lseccomp -llzma -lzstd -lz -llz4
 
 B := build
 # Layers, each using only the ones below it: lib/ (libmplib.a: logging,

@@ -81,6 +81,7 @@ def test_bzimage_is_unpacked_on_the_host_and_cached(tmp_path, fmt):
     """The flat hello guest as the vmlinux inside a bzImage: unpacked,
     cached by the image's hash, found in the cache by the next run."""
     import gzip
+    import hashlib
     import lzma
 
     require_kvm()
@@ -95,6 +96,9 @@ def test_bzimage_is_unpacked_on_the_host_and_cached(tmp_path, fmt):
         f"the host ({fmt} payload, cached now)" in err
     cached = list((tmp_path / "cache" / "kernels").glob("*.elf"))
     assert [p.read_bytes() == elf for p in cached] == [True]
+    # Named by the image's SHA-256 (libcrypto, opened only for this).
+    with open(image, "rb") as f:
+        assert cached[0].stem == hashlib.sha256(f.read()).hexdigest()
     status, out, err = run(["--kernel", image], env=env)
     assert (status, out) == (0, "hello\n"), err
     assert f"({fmt} payload, from the cache)" in err
