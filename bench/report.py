@@ -16,6 +16,7 @@ import sys
 
 import lib
 from lib.stats import median, ratio
+from lib.timeline import TIMELINE
 
 BENCH = lib.ROOT / "bench"
 PLOTS = BENCH / "plots"
@@ -451,10 +452,6 @@ def dimm_name(t):
     if "burst" in t:
         return f"burst x{t['burst']}: {t['stat']}"
     return f"{t['label']} ({t['id']})"
-
-
-TIMELINE = ("slot-installed-us", "sci-raised-us", "guest-first-read-us",
-            "ost-us")
 
 
 def timeline_table(rows):
