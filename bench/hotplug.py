@@ -36,18 +36,16 @@ import argparse
 import os
 import pathlib
 import shutil
-import signal
-import subprocess
 import sys
 import tempfile
 import time
 
 import lib
 from lib import host, proc
-from lib.qmp import QMPThreaded
+from lib.perf import PerfCounter, perf_events, perf_works
 from lib.stats import median, percentile90, ratio
 from lib.timeline import TIMELINE, guest_ms, qemu_guest_times, trace_lines
-from memplug_vm import Stream, parse_agent  # tests/, on the path by lib.qmp
+from lib.vm import VM
 
 M = 1 << 20
 BOOT_TIMEOUT = 15 * 60
@@ -61,116 +59,6 @@ QEMU_EXTRA = "noxsave clearcpuid=141,151,308" if PVM else ""
 # PVM's KVM cannot set MSR 0x10a for QEMU, nor run cmpxchg16b.
 QEMU_CPU = "host,arch-capabilities=off,-cx16" if PVM else "host"
 KINDS = ("memplug", "qemu")
-
-
-class VM:
-    """One VMM process with its console (stdout) and QMP socket."""
-
-    def __init__(self, kind, argv, sock, logdir):
-        self.kind, self.sock = kind, sock
-        self.started = time.monotonic()
-        self.proc = proc.popen(argv, stdin=subprocess.DEVNULL,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        self.pid = self.proc.pid
-        self.console = Stream(self.proc.stdout, logdir / f"{kind}.console")
-        self.stderr = Stream(self.proc.stderr, logdir / f"{kind}.stderr")
-        self.qmp = None
-
-    def wait_agent(self, kind, pred, timeout, start=0):
-        deadline = time.monotonic() + timeout
-        i = start
-        while True:
-            left = deadline - time.monotonic()
-            j = self.console.wait_for(r"MEMPLUG-AGENT %s\b" % kind,
-                                      max(left, 0), i)
-            if j is None:
-                raise RuntimeError(
-                    f"{self.kind}: no matching 'MEMPLUG-AGENT {kind}' line "
-                    f"in {timeout}s (exit {self.proc.poll()}); last lines:\n"
-                    + "\n".join(self.console.lines[-15:]) + "\nstderr:\n"
-                    + self.stderr.text()[-2000:])
-            fields = parse_agent(self.console.lines[j])[1]
-            if pred(fields):
-                return j, fields
-            i = j + 1
-
-    def stop(self):
-        if self.qmp:
-            try:
-                self.qmp.send("quit")
-            except OSError:
-                pass
-            self.qmp.close()
-        try:
-            self.proc.wait(10)
-        except subprocess.TimeoutExpired:
-            pass
-        proc.stop_popen(self.proc)
-
-
-class PerfCounter:
-    """perf stat attached to the VMM for one window."""
-
-    def __init__(self, pid, events, outfile):
-        self.outfile = outfile
-        argv = ["perf", "stat", "-x", ",", "-o", str(outfile), "-p", str(pid)]
-        for name, ev, flt in events:
-            argv += ["-e", ev]
-            if flt:
-                argv += ["--filter", flt]
-        self.names = [n for n, _, _ in events]
-        self.proc = proc.popen(argv, stdin=subprocess.DEVNULL,
-                               stdout=subprocess.DEVNULL,
-                               stderr=subprocess.PIPE)
-        # perf needs a moment to open its counters; counts from before the
-        # request are measured by the idle baseline.
-        time.sleep(0.5)
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGINT)
-        try:
-            self.proc.wait(15)
-        except subprocess.TimeoutExpired:
-            proc.stop_popen(self.proc)
-        err = self.proc.stderr.read().decode(errors="replace")
-        counts = {}
-        try:
-            rows = [ln.split(",") for ln in open(self.outfile)
-                    if ln.strip() and not ln.startswith("#")]
-        except OSError:
-            rows = []
-        for name, row in zip(self.names, rows):
-            try:
-                counts[name] = int(row[0])
-            except (ValueError, IndexError):
-                counts[name] = None
-        if not rows:
-            counts["error"] = err.strip()[-300:]
-        return counts
-
-
-def perf_events(kind):
-    gpe = ("port >= 0x620 && port <= 0x627" if kind == "memplug"
-           else "port >= 0xafe0 && port <= 0xafe3")
-    return [
-        ("pio_mhpc", "kvm:kvm_pio", "port >= 0xa00 && port <= 0xa1f"),
-        ("pio_gpe", "kvm:kvm_pio", gpe),
-        ("pio_serial", "kvm:kvm_pio", "port >= 0x3f8 && port <= 0x3ff"),
-        ("pio_all", "kvm:kvm_pio", None),
-        ("userspace_exits", "kvm:kvm_userspace_exit", None),
-        ("mmio", "kvm:kvm_mmio", None),
-    ]
-
-
-def perf_works():
-    if not shutil.which("perf"):
-        return "perf not installed"
-    p = subprocess.run(["perf", "stat", "-x", ",", "-e", "kvm:kvm_pio",
-                        "--", "true"], capture_output=True, text=True)
-    if p.returncode != 0:
-        return p.stderr.strip()[-300:]
-    return None
 
 
 class Bench:
@@ -211,7 +99,7 @@ class Bench:
         self.res["ready_line"] = self.vm.console.lines[i].strip()
         self.mark = i + 1
         self.memtotal = ready["memtotal_kb"]
-        self.vm.qmp = QMPThreaded(self.vm.sock)
+        self.vm.connect()
         self.res["rss_ready_kb"] = host.rss_kib(self.vm.pid)
         lib.log(f"{self.tag}: ready after {time.monotonic() - t0:.1f} s "
             f"(memtotal {self.memtotal} kB)")
