@@ -14,6 +14,8 @@ MEMPLUG = BUILD / "memplug"
 VMLINUX = BUILD / "guest" / "vmlinux"
 # The committed measurements report.py renders.
 RESULTS = ROOT / "bench" / "results"
+# The VMMs hotplug.py and realkvm.py compare, in their tables' order.
+KINDS = ("memplug", "qemu")
 
 VERBOSE = False
 
