@@ -60,6 +60,13 @@ QEMU_EXTRA = "noxsave clearcpuid=141,151,308" if PVM else ""
 QEMU_CPU = "host,arch-capabilities=off,-cx16" if PVM else "host"
 
 
+def cpu_used(cpu0, cpu1):
+    """The VMM's CPU between two host.proc_cpu_run readings, ms."""
+    return {"utime_ms": (cpu1[0] - cpu0[0]) * 1e3,
+            "stime_ms": (cpu1[1] - cpu0[1]) * 1e3,
+            "run_ms": (cpu1[2] - cpu0[2]) / 1e6}
+
+
 class Bench:
     def __init__(self, kind, kernel, out, use_perf, slots=32, tag=None,
                  cmdline=CMDLINE, memplug=lib.MEMPLUG):
@@ -107,14 +114,18 @@ class Bench:
         """Exit counts of the idle guest, per second, same perf set-up."""
         if not self.use_perf:
             return
-        pc = PerfCounter(self.vm.pid, perf_events(self.kind),
-                         self.out / f"{self.tag}.perf.idle.csv")
+        pc = self.perf("idle")
         t0 = time.monotonic()
         time.sleep(seconds)
         counts = pc.stop()
         dt = time.monotonic() - t0 + 0.5
         self.res["idle_per_s"] = {k: (v / dt if isinstance(v, int) else v)
                                   for k, v in counts.items()}
+
+    def perf(self, what):
+        """perf stat on the VMM from now on, into a file named after what."""
+        return PerfCounter(self.vm.pid, perf_events(self.kind),
+                           self.out / f"{self.tag}.perf.{what}.csv")
 
     def backend(self, size, prealloc=False):
         self.n += 1
@@ -126,41 +137,57 @@ class Bench:
         self.vm.qmp.cmd("object-add", **args)
         return name
 
+    def device_add(self, name):
+        """DIMM name on its backend: the times of the request and of its
+        reply."""
+        t0, ticket = self.vm.qmp.send("device_add", driver="pc-dimm",
+                                      id=name, memdev=f"m-{name}")
+        return t0, self.vm.qmp.checked(f"device_add {name}", ticket)[0]
+
+    def ost(self, name, source=None):
+        """(time, event) of DIMM name's ACPI_DEVICE_OST, of that _OST
+        source if given; (None, None) after ADD_TIMEOUT."""
+        def match(e):
+            info = e["data"]["info"]
+            # QEMU leaves "device" out of an _OST for an emptied slot.
+            return info.get("device") == name and \
+                (source is None or info["source"] == source)
+        return self.vm.qmp.wait_event("ACPI_DEVICE_OST", match, ADD_TIMEOUT)
+
+    def memory_line(self, delta_kb):
+        """Waits for the agent's memory line showing MemTotal grown by
+        delta_kb (shrunk, for a negative one); returns its arrival time."""
+        want = self.memtotal + delta_kb
+        i, mem = self.vm.wait_agent(
+            "memory", lambda f: f["memtotal_kb"] >= want if delta_kb > 0
+            else f["memtotal_kb"] <= want, ADD_TIMEOUT, self.mark)
+        self.mark, self.memtotal = i + 1, mem["memtotal_kb"]
+        return self.vm.console.times[i]
+
+    def timelines(self, names):
+        """memplug's x-memplug-timeline of each DIMM of names."""
+        tl = {t["device"]: t for t in self.vm.qmp.cmd("x-memplug-timeline")}
+        return [tl.get(n) for n in names]
+
     def hot_add(self, size, label):
         name = self.backend(size)
         before = trace_lines(self.trace) if self.kind == "qemu" else None
-        pc = (PerfCounter(self.vm.pid, perf_events(self.kind),
-                          self.out / f"{self.tag}.perf.{name}.csv")
-              if self.use_perf else None)
+        pc = self.perf(name) if self.use_perf else None
         cpu0 = host.proc_cpu_run(self.vm.pid)
         la0 = host.loadavg()
         wall0 = time.time()
-        t0, ticket = self.vm.qmp.send("device_add", driver="pc-dimm",
-                                      id=name, memdev=f"m-{name}")
-        t_rep, rep = self.vm.qmp.reply(ticket)
-        if "error" in rep:
-            raise RuntimeError(f"device_add {name}: {rep['error']['desc']}")
-        t_ost, ost = self.vm.qmp.wait_event(
-            "ACPI_DEVICE_OST",
-            lambda e: e["data"]["info"].get("device") == name, ADD_TIMEOUT)
-        want = self.memtotal + size // 1024
-        i, mem = self.vm.wait_agent("memory",
-                                    lambda f: f["memtotal_kb"] >= want,
-                                    ADD_TIMEOUT, self.mark)
-        t_mem = self.vm.console.times[i]
+        t0, t_rep = self.device_add(name)
+        t_ost, ost = self.ost(name)
+        t_mem = self.memory_line(size // 1024)
         cpu1 = host.proc_cpu_run(self.vm.pid)
         counts = pc.stop() if pc else None
         after = trace_lines(self.trace) if self.kind == "qemu" else None
-        self.mark, self.memtotal = i + 1, mem["memtotal_kb"]
         r = {"label": label, "id": name, "size_mib": size // M,
              "reply_ms": (t_rep - t0) * 1e3,
              "ost_ms": (t_ost - t0) * 1e3 if t_ost else None,
              "ost_status": ost["data"]["info"]["status"] if ost else None,
              "memory_ms": (t_mem - t0) * 1e3,
-             "memtotal_kb": mem["memtotal_kb"],
-             "utime_ms": (cpu1[0] - cpu0[0]) * 1e3,
-             "stime_ms": (cpu1[1] - cpu0[1]) * 1e3,
-             "run_ms": (cpu1[2] - cpu0[2]) / 1e6,
+             "memtotal_kb": self.memtotal, **cpu_used(cpu0, cpu1),
              "window_s": time.monotonic() - t0,
              "exits": counts, "loadavg": [la0, host.loadavg()],
              "rss_kb": host.rss_kib(self.vm.pid)}
@@ -169,8 +196,7 @@ class Bench:
         if new is not None:
             r["mhp_trace_lines"] = len(new)
         if self.kind == "memplug":
-            r["timeline"] = next((t for t in self.vm.qmp.cmd(
-                "x-memplug-timeline") if t["device"] == name), None)
+            r["timeline"] = self.timelines([name])[0]
         elif new is not None:
             r["timeline"] = qemu_guest_times(new, wall0)
         r["guest_ms"] = guest_ms(r.get("timeline"))
@@ -187,104 +213,74 @@ class Bench:
         t0 = time.monotonic()
         replies = []
         for name in names:
-            ts, ticket = self.vm.qmp.send("device_add", driver="pc-dimm",
-                                          id=name, memdev=f"m-{name}")
-            tr, rep = self.vm.qmp.reply(ticket)
-            if "error" in rep:
-                raise RuntimeError(f"device_add {name}: "
-                                   f"{rep['error']['desc']}")
+            ts, tr = self.device_add(name)
             replies.append((tr - ts) * 1e3)
         t_sent = time.monotonic()
         osts = {}
         for name in names:
-            t, e = self.vm.qmp.wait_event(
-                "ACPI_DEVICE_OST",
-                lambda e, n=name: e["data"]["info"].get("device") == n,
-                ADD_TIMEOUT)
+            t, e = self.ost(name)
             osts[name] = ((t - t0) * 1e3 if t else None,
                           e["data"]["info"]["status"] if e else None)
-        want = self.memtotal + count * 128 * 1024
-        i, mem = self.vm.wait_agent("memory",
-                                    lambda f: f["memtotal_kb"] >= want,
-                                    ADD_TIMEOUT, self.mark)
-        t_mem = self.vm.console.times[i]
+        t_mem = self.memory_line(count * 128 * 1024)
         cpu1 = host.proc_cpu_run(self.vm.pid)
-        self.mark, self.memtotal = i + 1, mem["memtotal_kb"]
         r = {"count": count, "reply_ms": replies,
              "all_sent_ms": (t_sent - t0) * 1e3,
              "ost_ms": {n: v[0] for n, v in osts.items()},
              "ost_status": {n: v[1] for n, v in osts.items()},
              "last_ost_ms": max((v[0] for v in osts.values() if v[0]),
                                 default=None),
-             "memory_ms": (t_mem - t0) * 1e3,
-             "utime_ms": (cpu1[0] - cpu0[0]) * 1e3,
-             "stime_ms": (cpu1[1] - cpu0[1]) * 1e3,
-             "run_ms": (cpu1[2] - cpu0[2]) / 1e6,
+             "memory_ms": (t_mem - t0) * 1e3, **cpu_used(cpu0, cpu1),
              "loadavg": [la0, host.loadavg()]}
         if self.kind == "memplug":
-            tl = {t["device"]: t for t in self.vm.qmp.cmd("x-memplug-timeline")}
-            r["timeline"] = [tl.get(n) for n in names]
+            r["timeline"] = self.timelines(names)
         lib.log(f"{self.kind} burst x{count}: replies sum "
             f"{sum(replies):.1f} ms, last _OST {r['last_ost_ms']} ms, "
             f"memory {r['memory_ms']:.0f} ms")
         self.res["burst"] = r
 
-    def cycle(self, baseline_kb):
-        """One soak cycle: a preallocated 128M DIMM (all of it resident on
-        the host) is added, then removed: device_del → _OST 0x84 →
-        DEVICE_DELETED → the agent's memory line → object-del. Records the
-        remove's times, exits and CPU, and how much resident memory the
-        object-del gave back."""
-        size = 128 * M
+    def plug(self, size):
+        """A preallocated DIMM (all of it resident on the host) added up to
+        the agent's memory line: its name and memplug's add timeline."""
         name = self.backend(size, prealloc=True)
-        _, ticket = self.vm.qmp.send("device_add", driver="pc-dimm", id=name,
-                                     memdev=f"m-{name}")
-        _, rep = self.vm.qmp.reply(ticket)
-        if "error" in rep:
-            raise RuntimeError(f"device_add {name}: {rep['error']['desc']}")
-        _, ost = self.vm.qmp.wait_event(
-            "ACPI_DEVICE_OST", lambda e: e["data"]["info"].get("device") == name,
-            ADD_TIMEOUT)
+        self.device_add(name)
+        _, ost = self.ost(name)
         if not ost or ost["data"]["info"]["status"] != 0:
             raise RuntimeError(f"hot-add {name}: _OST {ost}")
-        add_tl = (next((t for t in self.vm.qmp.cmd("x-memplug-timeline")
-                        if t["device"] == name), None)
-                  if self.kind == "memplug" else None)
-        want = self.memtotal + size // 1024
-        i, mem = self.vm.wait_agent("memory",
-                                    lambda f: f["memtotal_kb"] >= want,
-                                    ADD_TIMEOUT, self.mark)
-        self.mark, self.memtotal = i + 1, mem["memtotal_kb"]
+        add_tl = self.timelines([name])[0] if self.kind == "memplug" else None
+        self.memory_line(size // 1024)
+        return name, add_tl
 
-        pc = (PerfCounter(self.vm.pid, perf_events(self.kind),
-                          self.out / f"{self.tag}.perf.del-{name}.csv")
+    def unplug(self, name, size):
+        """device_del of DIMM name → _OST 0x84 → DEVICE_DELETED → the
+        agent's memory line: their times, the exits (first 3 cycles) and
+        the VMM's CPU."""
+        pc = (self.perf(f"del-{name}")
               if self.use_perf and len(self.res["cycles"]) < 3 else None)
         rss_plugged = host.rss_kib(self.vm.pid)
         cpu0 = host.proc_cpu_run(self.vm.pid)
         t0, ticket = self.vm.qmp.send("device_del", id=name)
-        t_rep, rep = self.vm.qmp.reply(ticket)
-        if "error" in rep:
-            raise RuntimeError(f"device_del {name}: {rep['error']['desc']}")
-
-        def ejecting(e):
-            info = e["data"]["info"]
-            # QEMU leaves "device" out of an _OST for an emptied slot.
-            return info.get("device") == name and info["source"] == 3
-        t84, e84 = self.vm.qmp.wait_event("ACPI_DEVICE_OST", ejecting,
-                                          ADD_TIMEOUT)
+        t_rep = self.vm.qmp.checked(f"device_del {name}", ticket)[0]
+        t84, e84 = self.ost(name, source=3)  # 3: the eject request's _OST
         t_del, ev = self.vm.qmp.wait_event(
             "DEVICE_DELETED", lambda e: e["data"].get("device") == name,
             ADD_TIMEOUT)
         if not ev:
             raise RuntimeError(f"no DEVICE_DELETED for {name}")
-        want = self.memtotal - size // 1024
-        i, mem = self.vm.wait_agent("memory",
-                                    lambda f: f["memtotal_kb"] <= want,
-                                    ADD_TIMEOUT, self.mark)
-        t_mem = self.vm.console.times[i]
-        cpu1 = host.proc_cpu_run(self.vm.pid)
+        t_mem = self.memory_line(-(size // 1024))
+        cpu = cpu_used(cpu0, host.proc_cpu_run(self.vm.pid))
         counts = pc.stop() if pc else None
-        self.mark, self.memtotal = i + 1, mem["memtotal_kb"]
+        return {"id": name, "reply_ms": (t_rep - t0) * 1e3,
+                "ost84_ms": (t84 - t0) * 1e3 if t84 else None,
+                "ost84_status": e84["data"]["info"]["status"] if e84
+                else None,
+                "deleted_ms": (t_del - t0) * 1e3,
+                "memory_ms": (t_mem - t0) * 1e3,
+                "utime_ms": cpu["utime_ms"], "stime_ms": cpu["stime_ms"],
+                "exits": counts, "rss_plugged_kb": rss_plugged}
+
+    def free_backend(self, name, size):
+        """object-del of an unplugged DIMM's backend: its time, and the
+        resident memory it gave back."""
         rss_ejected = host.rss_kib(self.vm.pid)
         t_o = time.monotonic()
         self.vm.qmp.cmd("object-del", id=f"m-{name}")
@@ -299,26 +295,28 @@ class Bench:
                 break
             time.sleep(0.01)
         t_freed = time.monotonic()
-        r = {"id": name, "reply_ms": (t_rep - t0) * 1e3,
-             "ost84_ms": (t84 - t0) * 1e3 if t84 else None,
-             "ost84_status": e84["data"]["info"]["status"] if e84 else None,
-             "deleted_ms": (t_del - t0) * 1e3,
-             "memory_ms": (t_mem - t0) * 1e3,
-             "object_del_ms": (t_o1 - t_o) * 1e3,
-             "freed_ms": (t_freed - t_o) * 1e3,
-             "rss_at_reply_kb": rss_reply,
-             "utime_ms": (cpu1[0] - cpu0[0]) * 1e3,
-             "stime_ms": (cpu1[1] - cpu0[1]) * 1e3,
-             "exits": counts,
-             "rss_plugged_kb": rss_plugged, "rss_ejected_kb": rss_ejected,
-             "rss_deleted_kb": rss_deleted,
-             "returned_kb": rss_ejected - rss_deleted,
-             "drift_kb": rss_deleted - baseline_kb,
-             "add_timeline": add_tl}
+        return {"object_del_ms": (t_o1 - t_o) * 1e3,
+                "freed_ms": (t_freed - t_o) * 1e3,
+                "rss_at_reply_kb": rss_reply, "rss_ejected_kb": rss_ejected,
+                "rss_deleted_kb": rss_deleted,
+                "returned_kb": rss_ejected - rss_deleted}
+
+    def cycle(self, baseline_kb):
+        """One soak cycle: a preallocated 128M DIMM is added, then removed
+        (unplug) and its backend deleted. Records the remove's times, exits
+        and CPU, how much resident memory the object-del gave back, and the
+        VMM's RSS against baseline_kb (drift)."""
+        size = 128 * M
+        name, add_tl = self.plug(size)
+        r = self.unplug(name, size)
+        r.update(self.free_backend(name, size))
+        r["drift_kb"] = r["rss_deleted_kb"] - baseline_kb
+        r["add_timeline"] = add_tl
         lib.log(f"{self.tag} cycle {len(self.res['cycles']) + 1}: DEVICE_DELETED "
             f"{r['deleted_ms']:.0f} ms, memory line {r['memory_ms']:.0f} ms, "
             f"object-del returned {r['returned_kb']} kB, RSS "
-            f"{rss_deleted} kB ({r['drift_kb']:+d} kB from the baseline)")
+            f"{r['rss_deleted_kb']} kB ({r['drift_kb']:+d} kB from the "
+            "baseline)")
         self.res["cycles"].append(r)
 
     def soak(self, cycles):
