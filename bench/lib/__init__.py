@@ -12,8 +12,9 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent.parent
 BUILD = ROOT / "build"
 MEMPLUG = BUILD / "memplug"
 VMLINUX = BUILD / "guest" / "vmlinux"
+BENCH = ROOT / "bench"
 # The committed measurements report.py renders.
-RESULTS = ROOT / "bench" / "results"
+RESULTS = BENCH / "results"
 # The VMMs hotplug.py and realkvm.py compare, in their tables' order.
 KINDS = ("memplug", "qemu")
 
