@@ -1,5 +1,7 @@
 """Helpers shared by the bench/ scripts: child processes (proc), the host
-(host), statistics (stats), QMP (qmp), logging and JSON results."""
+(host), statistics (stats), QMP (qmp), a VMM under test (vm), perf stat
+(perf), a hot-add's timeline (timeline), hotplug.py's summary
+(hotplug_summary), logging and JSON results."""
 import datetime
 import json
 import os
