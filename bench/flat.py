@@ -98,7 +98,7 @@ def _flat_bin(name, srcname, defs, src):
 
 def build_guests():
     os.makedirs(WORK, exist_ok=True)
-    src = lib.ROOT / "bench" / "guests"
+    src = lib.BENCH / "guests"
     tg = lib.ROOT / "tests" / "guests"
     out = {name: _elf(name, src, tg) for name in ("spin", "noexit")}
     for name, srcname, defs in (

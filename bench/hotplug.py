@@ -35,19 +35,17 @@ SIGTERM and the overall --deadline.
 import argparse
 import os
 import pathlib
-import re
 import shutil
-import signal
-import subprocess
 import sys
 import tempfile
 import time
 
 import lib
-from lib import host, proc
-from lib.qmp import QMPThreaded
-from lib.stats import median, percentile90, ratio
-from memplug_vm import Stream, parse_agent  # tests/, on the path by lib.qmp
+from lib import KINDS, host, proc
+from lib.hotplug_summary import summary
+from lib.perf import PerfCounter, perf_events, perf_works
+from lib.timeline import guest_ms, qemu_guest_times, trace_lines
+from lib.vm import VM
 
 M = 1 << 20
 BOOT_TIMEOUT = 15 * 60
@@ -60,160 +58,13 @@ PVM = host.is_pvm()
 QEMU_EXTRA = "noxsave clearcpuid=141,151,308" if PVM else ""
 # PVM's KVM cannot set MSR 0x10a for QEMU, nor run cmpxchg16b.
 QEMU_CPU = "host,arch-capabilities=off,-cx16" if PVM else "host"
-KINDS = ("memplug", "qemu")
 
 
-class VM:
-    """One VMM process with its console (stdout) and QMP socket."""
-
-    def __init__(self, kind, argv, sock, logdir):
-        self.kind, self.sock = kind, sock
-        self.started = time.monotonic()
-        self.proc = proc.popen(argv, stdin=subprocess.DEVNULL,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        self.pid = self.proc.pid
-        self.console = Stream(self.proc.stdout, logdir / f"{kind}.console")
-        self.stderr = Stream(self.proc.stderr, logdir / f"{kind}.stderr")
-        self.qmp = None
-
-    def wait_agent(self, kind, pred, timeout, start=0):
-        deadline = time.monotonic() + timeout
-        i = start
-        while True:
-            left = deadline - time.monotonic()
-            j = self.console.wait_for(r"MEMPLUG-AGENT %s\b" % kind,
-                                      max(left, 0), i)
-            if j is None:
-                raise RuntimeError(
-                    f"{self.kind}: no matching 'MEMPLUG-AGENT {kind}' line "
-                    f"in {timeout}s (exit {self.proc.poll()}); last lines:\n"
-                    + "\n".join(self.console.lines[-15:]) + "\nstderr:\n"
-                    + self.stderr.text()[-2000:])
-            fields = parse_agent(self.console.lines[j])[1]
-            if pred(fields):
-                return j, fields
-            i = j + 1
-
-    def stop(self):
-        if self.qmp:
-            try:
-                self.qmp.send("quit")
-            except OSError:
-                pass
-            self.qmp.close()
-        try:
-            self.proc.wait(10)
-        except subprocess.TimeoutExpired:
-            pass
-        proc.stop_popen(self.proc)
-
-
-class PerfCounter:
-    """perf stat attached to the VMM for one window."""
-
-    def __init__(self, pid, events, outfile):
-        self.outfile = outfile
-        argv = ["perf", "stat", "-x", ",", "-o", str(outfile), "-p", str(pid)]
-        for name, ev, flt in events:
-            argv += ["-e", ev]
-            if flt:
-                argv += ["--filter", flt]
-        self.names = [n for n, _, _ in events]
-        self.proc = proc.popen(argv, stdin=subprocess.DEVNULL,
-                               stdout=subprocess.DEVNULL,
-                               stderr=subprocess.PIPE)
-        # perf needs a moment to open its counters; counts from before the
-        # request are measured by the idle baseline.
-        time.sleep(0.5)
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGINT)
-        try:
-            self.proc.wait(15)
-        except subprocess.TimeoutExpired:
-            proc.stop_popen(self.proc)
-        err = self.proc.stderr.read().decode(errors="replace")
-        counts = {}
-        try:
-            rows = [ln.split(",") for ln in open(self.outfile)
-                    if ln.strip() and not ln.startswith("#")]
-        except OSError:
-            rows = []
-        for name, row in zip(self.names, rows):
-            try:
-                counts[name] = int(row[0])
-            except (ValueError, IndexError):
-                counts[name] = None
-        if not rows:
-            counts["error"] = err.strip()[-300:]
-        return counts
-
-
-def perf_events(kind):
-    gpe = ("port >= 0x620 && port <= 0x627" if kind == "memplug"
-           else "port >= 0xafe0 && port <= 0xafe3")
-    return [
-        ("pio_mhpc", "kvm:kvm_pio", "port >= 0xa00 && port <= 0xa1f"),
-        ("pio_gpe", "kvm:kvm_pio", gpe),
-        ("pio_serial", "kvm:kvm_pio", "port >= 0x3f8 && port <= 0x3ff"),
-        ("pio_all", "kvm:kvm_pio", None),
-        ("userspace_exits", "kvm:kvm_userspace_exit", None),
-        ("mmio", "kvm:kvm_mmio", None),
-    ]
-
-
-def perf_works():
-    if not shutil.which("perf"):
-        return "perf not installed"
-    p = subprocess.run(["perf", "stat", "-x", ",", "-e", "kvm:kvm_pio",
-                        "--", "true"], capture_output=True, text=True)
-    if p.returncode != 0:
-        return p.stderr.strip()[-300:]
-    return None
-
-
-def trace_lines(path):
-    """QEMU's mhp_acpi_* trace lines so far, or None without a trace."""
-    try:
-        with open(path) as f:
-            return [ln for ln in f if "mhp_acpi_" in ln]
-    except OSError:
-        return None
-
-
-# QEMU's log trace backend with -msg timestamp=on: "PID@SEC.USEC:event ...".
-TRACE_RE = re.compile(r"^\d+@(\d+\.\d+):(mhp_acpi_\w+)")
-
-
-def qemu_guest_times(lines, since):
-    """From QEMU's mhp_acpi_* trace lines: microseconds after since (wall
-    clock) of the guest's first read of a DIMM's base (mhp_acpi_read_addr_*)
-    and of its first _OST status write, the same two points memplug's
-    x-memplug-timeline gives."""
-    first = ost = None
-    for ln in lines:
-        m = TRACE_RE.match(ln)
-        if not m or float(m.group(1)) < since:
-            continue
-        t = float(m.group(1)) - since
-        if first is None and m.group(2).startswith("mhp_acpi_read_addr"):
-            first = t
-        if ost is None and m.group(2) == "mhp_acpi_write_ost_status":
-            ost = t
-    return {"guest-first-read-us": round(first * 1e6) if first is not None
-            else None, "ost-us": round(ost * 1e6) if ost is not None
-            else None}
-
-
-def guest_ms(timeline):
-    """The guest's own part of a hot-add: its first read of the DIMM to
-    its _OST (ACPI and add_memory in the guest), ms."""
-    if not timeline or timeline.get("ost-us") is None or \
-            timeline.get("guest-first-read-us") is None:
-        return None
-    return (timeline["ost-us"] - timeline["guest-first-read-us"]) / 1e3
-
+def cpu_used(cpu0, cpu1):
+    """The VMM's CPU between two host.proc_cpu_run readings, ms."""
+    return {"utime_ms": (cpu1[0] - cpu0[0]) * 1e3,
+            "stime_ms": (cpu1[1] - cpu0[1]) * 1e3,
+            "run_ms": (cpu1[2] - cpu0[2]) / 1e6}
 
 
 class Bench:
@@ -254,7 +105,7 @@ class Bench:
         self.res["ready_line"] = self.vm.console.lines[i].strip()
         self.mark = i + 1
         self.memtotal = ready["memtotal_kb"]
-        self.vm.qmp = QMPThreaded(self.vm.sock)
+        self.vm.connect()
         self.res["rss_ready_kb"] = host.rss_kib(self.vm.pid)
         lib.log(f"{self.tag}: ready after {time.monotonic() - t0:.1f} s "
             f"(memtotal {self.memtotal} kB)")
@@ -263,14 +114,18 @@ class Bench:
         """Exit counts of the idle guest, per second, same perf set-up."""
         if not self.use_perf:
             return
-        pc = PerfCounter(self.vm.pid, perf_events(self.kind),
-                         self.out / f"{self.tag}.perf.idle.csv")
+        pc = self.perf("idle")
         t0 = time.monotonic()
         time.sleep(seconds)
         counts = pc.stop()
         dt = time.monotonic() - t0 + 0.5
         self.res["idle_per_s"] = {k: (v / dt if isinstance(v, int) else v)
                                   for k, v in counts.items()}
+
+    def perf(self, what):
+        """perf stat on the VMM from now on, into a file named after what."""
+        return PerfCounter(self.vm.pid, perf_events(self.kind),
+                           self.out / f"{self.tag}.perf.{what}.csv")
 
     def backend(self, size, prealloc=False):
         self.n += 1
@@ -282,41 +137,57 @@ class Bench:
         self.vm.qmp.cmd("object-add", **args)
         return name
 
+    def device_add(self, name):
+        """DIMM name on its backend: the times of the request and of its
+        reply."""
+        t0, ticket = self.vm.qmp.send("device_add", driver="pc-dimm",
+                                      id=name, memdev=f"m-{name}")
+        return t0, self.vm.qmp.checked(f"device_add {name}", ticket)[0]
+
+    def ost(self, name, source=None):
+        """(time, event) of DIMM name's ACPI_DEVICE_OST, of that _OST
+        source if given; (None, None) after ADD_TIMEOUT."""
+        def match(e):
+            info = e["data"]["info"]
+            # QEMU leaves "device" out of an _OST for an emptied slot.
+            return info.get("device") == name and \
+                (source is None or info["source"] == source)
+        return self.vm.qmp.wait_event("ACPI_DEVICE_OST", match, ADD_TIMEOUT)
+
+    def memory_line(self, delta_kb):
+        """Waits for the agent's memory line showing MemTotal grown by
+        delta_kb (shrunk, for a negative one); returns its arrival time."""
+        want = self.memtotal + delta_kb
+        i, mem = self.vm.wait_agent(
+            "memory", lambda f: f["memtotal_kb"] >= want if delta_kb > 0
+            else f["memtotal_kb"] <= want, ADD_TIMEOUT, self.mark)
+        self.mark, self.memtotal = i + 1, mem["memtotal_kb"]
+        return self.vm.console.times[i]
+
+    def timelines(self, names):
+        """memplug's x-memplug-timeline of each DIMM of names."""
+        tl = {t["device"]: t for t in self.vm.qmp.cmd("x-memplug-timeline")}
+        return [tl.get(n) for n in names]
+
     def hot_add(self, size, label):
         name = self.backend(size)
         before = trace_lines(self.trace) if self.kind == "qemu" else None
-        pc = (PerfCounter(self.vm.pid, perf_events(self.kind),
-                          self.out / f"{self.tag}.perf.{name}.csv")
-              if self.use_perf else None)
+        pc = self.perf(name) if self.use_perf else None
         cpu0 = host.proc_cpu_run(self.vm.pid)
         la0 = host.loadavg()
         wall0 = time.time()
-        t0, ticket = self.vm.qmp.send("device_add", driver="pc-dimm",
-                                      id=name, memdev=f"m-{name}")
-        t_rep, rep = self.vm.qmp.reply(ticket)
-        if "error" in rep:
-            raise RuntimeError(f"device_add {name}: {rep['error']['desc']}")
-        t_ost, ost = self.vm.qmp.wait_event(
-            "ACPI_DEVICE_OST",
-            lambda e: e["data"]["info"].get("device") == name, ADD_TIMEOUT)
-        want = self.memtotal + size // 1024
-        i, mem = self.vm.wait_agent("memory",
-                                    lambda f: f["memtotal_kb"] >= want,
-                                    ADD_TIMEOUT, self.mark)
-        t_mem = self.vm.console.times[i]
+        t0, t_rep = self.device_add(name)
+        t_ost, ost = self.ost(name)
+        t_mem = self.memory_line(size // 1024)
         cpu1 = host.proc_cpu_run(self.vm.pid)
         counts = pc.stop() if pc else None
         after = trace_lines(self.trace) if self.kind == "qemu" else None
-        self.mark, self.memtotal = i + 1, mem["memtotal_kb"]
         r = {"label": label, "id": name, "size_mib": size // M,
              "reply_ms": (t_rep - t0) * 1e3,
              "ost_ms": (t_ost - t0) * 1e3 if t_ost else None,
              "ost_status": ost["data"]["info"]["status"] if ost else None,
              "memory_ms": (t_mem - t0) * 1e3,
-             "memtotal_kb": mem["memtotal_kb"],
-             "utime_ms": (cpu1[0] - cpu0[0]) * 1e3,
-             "stime_ms": (cpu1[1] - cpu0[1]) * 1e3,
-             "run_ms": (cpu1[2] - cpu0[2]) / 1e6,
+             "memtotal_kb": self.memtotal, **cpu_used(cpu0, cpu1),
              "window_s": time.monotonic() - t0,
              "exits": counts, "loadavg": [la0, host.loadavg()],
              "rss_kb": host.rss_kib(self.vm.pid)}
@@ -325,8 +196,7 @@ class Bench:
         if new is not None:
             r["mhp_trace_lines"] = len(new)
         if self.kind == "memplug":
-            r["timeline"] = next((t for t in self.vm.qmp.cmd(
-                "x-memplug-timeline") if t["device"] == name), None)
+            r["timeline"] = self.timelines([name])[0]
         elif new is not None:
             r["timeline"] = qemu_guest_times(new, wall0)
         r["guest_ms"] = guest_ms(r.get("timeline"))
@@ -343,104 +213,74 @@ class Bench:
         t0 = time.monotonic()
         replies = []
         for name in names:
-            ts, ticket = self.vm.qmp.send("device_add", driver="pc-dimm",
-                                          id=name, memdev=f"m-{name}")
-            tr, rep = self.vm.qmp.reply(ticket)
-            if "error" in rep:
-                raise RuntimeError(f"device_add {name}: "
-                                   f"{rep['error']['desc']}")
+            ts, tr = self.device_add(name)
             replies.append((tr - ts) * 1e3)
         t_sent = time.monotonic()
         osts = {}
         for name in names:
-            t, e = self.vm.qmp.wait_event(
-                "ACPI_DEVICE_OST",
-                lambda e, n=name: e["data"]["info"].get("device") == n,
-                ADD_TIMEOUT)
+            t, e = self.ost(name)
             osts[name] = ((t - t0) * 1e3 if t else None,
                           e["data"]["info"]["status"] if e else None)
-        want = self.memtotal + count * 128 * 1024
-        i, mem = self.vm.wait_agent("memory",
-                                    lambda f: f["memtotal_kb"] >= want,
-                                    ADD_TIMEOUT, self.mark)
-        t_mem = self.vm.console.times[i]
+        t_mem = self.memory_line(count * 128 * 1024)
         cpu1 = host.proc_cpu_run(self.vm.pid)
-        self.mark, self.memtotal = i + 1, mem["memtotal_kb"]
         r = {"count": count, "reply_ms": replies,
              "all_sent_ms": (t_sent - t0) * 1e3,
              "ost_ms": {n: v[0] for n, v in osts.items()},
              "ost_status": {n: v[1] for n, v in osts.items()},
              "last_ost_ms": max((v[0] for v in osts.values() if v[0]),
                                 default=None),
-             "memory_ms": (t_mem - t0) * 1e3,
-             "utime_ms": (cpu1[0] - cpu0[0]) * 1e3,
-             "stime_ms": (cpu1[1] - cpu0[1]) * 1e3,
-             "run_ms": (cpu1[2] - cpu0[2]) / 1e6,
+             "memory_ms": (t_mem - t0) * 1e3, **cpu_used(cpu0, cpu1),
              "loadavg": [la0, host.loadavg()]}
         if self.kind == "memplug":
-            tl = {t["device"]: t for t in self.vm.qmp.cmd("x-memplug-timeline")}
-            r["timeline"] = [tl.get(n) for n in names]
+            r["timeline"] = self.timelines(names)
         lib.log(f"{self.kind} burst x{count}: replies sum "
             f"{sum(replies):.1f} ms, last _OST {r['last_ost_ms']} ms, "
             f"memory {r['memory_ms']:.0f} ms")
         self.res["burst"] = r
 
-    def cycle(self, baseline_kb):
-        """One soak cycle: a preallocated 128M DIMM (all of it resident on
-        the host) is added, then removed: device_del → _OST 0x84 →
-        DEVICE_DELETED → the agent's memory line → object-del. Records the
-        remove's times, exits and CPU, and how much resident memory the
-        object-del gave back."""
-        size = 128 * M
+    def plug(self, size):
+        """A preallocated DIMM (all of it resident on the host) added up to
+        the agent's memory line: its name and memplug's add timeline."""
         name = self.backend(size, prealloc=True)
-        _, ticket = self.vm.qmp.send("device_add", driver="pc-dimm", id=name,
-                                     memdev=f"m-{name}")
-        _, rep = self.vm.qmp.reply(ticket)
-        if "error" in rep:
-            raise RuntimeError(f"device_add {name}: {rep['error']['desc']}")
-        _, ost = self.vm.qmp.wait_event(
-            "ACPI_DEVICE_OST", lambda e: e["data"]["info"].get("device") == name,
-            ADD_TIMEOUT)
+        self.device_add(name)
+        _, ost = self.ost(name)
         if not ost or ost["data"]["info"]["status"] != 0:
             raise RuntimeError(f"hot-add {name}: _OST {ost}")
-        add_tl = (next((t for t in self.vm.qmp.cmd("x-memplug-timeline")
-                        if t["device"] == name), None)
-                  if self.kind == "memplug" else None)
-        want = self.memtotal + size // 1024
-        i, mem = self.vm.wait_agent("memory",
-                                    lambda f: f["memtotal_kb"] >= want,
-                                    ADD_TIMEOUT, self.mark)
-        self.mark, self.memtotal = i + 1, mem["memtotal_kb"]
+        add_tl = self.timelines([name])[0] if self.kind == "memplug" else None
+        self.memory_line(size // 1024)
+        return name, add_tl
 
-        pc = (PerfCounter(self.vm.pid, perf_events(self.kind),
-                          self.out / f"{self.tag}.perf.del-{name}.csv")
+    def unplug(self, name, size):
+        """device_del of DIMM name → _OST 0x84 → DEVICE_DELETED → the
+        agent's memory line: their times, the exits (first 3 cycles) and
+        the VMM's CPU."""
+        pc = (self.perf(f"del-{name}")
               if self.use_perf and len(self.res["cycles"]) < 3 else None)
         rss_plugged = host.rss_kib(self.vm.pid)
         cpu0 = host.proc_cpu_run(self.vm.pid)
         t0, ticket = self.vm.qmp.send("device_del", id=name)
-        t_rep, rep = self.vm.qmp.reply(ticket)
-        if "error" in rep:
-            raise RuntimeError(f"device_del {name}: {rep['error']['desc']}")
-
-        def ejecting(e):
-            info = e["data"]["info"]
-            # QEMU leaves "device" out of an _OST for an emptied slot.
-            return info.get("device") == name and info["source"] == 3
-        t84, e84 = self.vm.qmp.wait_event("ACPI_DEVICE_OST", ejecting,
-                                          ADD_TIMEOUT)
+        t_rep = self.vm.qmp.checked(f"device_del {name}", ticket)[0]
+        t84, e84 = self.ost(name, source=3)  # 3: the eject request's _OST
         t_del, ev = self.vm.qmp.wait_event(
             "DEVICE_DELETED", lambda e: e["data"].get("device") == name,
             ADD_TIMEOUT)
         if not ev:
             raise RuntimeError(f"no DEVICE_DELETED for {name}")
-        want = self.memtotal - size // 1024
-        i, mem = self.vm.wait_agent("memory",
-                                    lambda f: f["memtotal_kb"] <= want,
-                                    ADD_TIMEOUT, self.mark)
-        t_mem = self.vm.console.times[i]
-        cpu1 = host.proc_cpu_run(self.vm.pid)
+        t_mem = self.memory_line(-(size // 1024))
+        cpu = cpu_used(cpu0, host.proc_cpu_run(self.vm.pid))
         counts = pc.stop() if pc else None
-        self.mark, self.memtotal = i + 1, mem["memtotal_kb"]
+        return {"id": name, "reply_ms": (t_rep - t0) * 1e3,
+                "ost84_ms": (t84 - t0) * 1e3 if t84 else None,
+                "ost84_status": e84["data"]["info"]["status"] if e84
+                else None,
+                "deleted_ms": (t_del - t0) * 1e3,
+                "memory_ms": (t_mem - t0) * 1e3,
+                "utime_ms": cpu["utime_ms"], "stime_ms": cpu["stime_ms"],
+                "exits": counts, "rss_plugged_kb": rss_plugged}
+
+    def free_backend(self, name, size):
+        """object-del of an unplugged DIMM's backend: its time, and the
+        resident memory it gave back."""
         rss_ejected = host.rss_kib(self.vm.pid)
         t_o = time.monotonic()
         self.vm.qmp.cmd("object-del", id=f"m-{name}")
@@ -455,26 +295,28 @@ class Bench:
                 break
             time.sleep(0.01)
         t_freed = time.monotonic()
-        r = {"id": name, "reply_ms": (t_rep - t0) * 1e3,
-             "ost84_ms": (t84 - t0) * 1e3 if t84 else None,
-             "ost84_status": e84["data"]["info"]["status"] if e84 else None,
-             "deleted_ms": (t_del - t0) * 1e3,
-             "memory_ms": (t_mem - t0) * 1e3,
-             "object_del_ms": (t_o1 - t_o) * 1e3,
-             "freed_ms": (t_freed - t_o) * 1e3,
-             "rss_at_reply_kb": rss_reply,
-             "utime_ms": (cpu1[0] - cpu0[0]) * 1e3,
-             "stime_ms": (cpu1[1] - cpu0[1]) * 1e3,
-             "exits": counts,
-             "rss_plugged_kb": rss_plugged, "rss_ejected_kb": rss_ejected,
-             "rss_deleted_kb": rss_deleted,
-             "returned_kb": rss_ejected - rss_deleted,
-             "drift_kb": rss_deleted - baseline_kb,
-             "add_timeline": add_tl}
+        return {"object_del_ms": (t_o1 - t_o) * 1e3,
+                "freed_ms": (t_freed - t_o) * 1e3,
+                "rss_at_reply_kb": rss_reply, "rss_ejected_kb": rss_ejected,
+                "rss_deleted_kb": rss_deleted,
+                "returned_kb": rss_ejected - rss_deleted}
+
+    def cycle(self, baseline_kb):
+        """One soak cycle: a preallocated 128M DIMM is added, then removed
+        (unplug) and its backend deleted. Records the remove's times, exits
+        and CPU, how much resident memory the object-del gave back, and the
+        VMM's RSS against baseline_kb (drift)."""
+        size = 128 * M
+        name, add_tl = self.plug(size)
+        r = self.unplug(name, size)
+        r.update(self.free_backend(name, size))
+        r["drift_kb"] = r["rss_deleted_kb"] - baseline_kb
+        r["add_timeline"] = add_tl
         lib.log(f"{self.tag} cycle {len(self.res['cycles']) + 1}: DEVICE_DELETED "
             f"{r['deleted_ms']:.0f} ms, memory line {r['memory_ms']:.0f} ms, "
             f"object-del returned {r['returned_kb']} kB, RSS "
-            f"{rss_deleted} kB ({r['drift_kb']:+d} kB from the baseline)")
+            f"{r['rss_deleted_kb']} kB ({r['drift_kb']:+d} kB from the "
+            "baseline)")
         self.res["cycles"].append(r)
 
     def soak(self, cycles):
@@ -488,198 +330,6 @@ class Bench:
         self.vm.stop()
         shutil.rmtree(self.tmp, ignore_errors=True)
 
-
-
-# --------------------------------------------------------------------------
-# Summary: the medians and ratios report.py renders
-
-ADD_FIGURES = (("reply_ms", None, "ms"), ("ost_ms", None, "ms"),
-               ("memory_ms", None, "ms"), ("exits", "pio_mhpc", ""),
-               ("exits", "pio_gpe", ""), ("exits", "pio_all", ""),
-               ("exits", "userspace_exits", ""),
-               ("mhp_trace_lines", None, ""), ("utime_ms", None, "cpu"),
-               ("stime_ms", None, "ms"), ("run_ms", None, "ms"))
-BURST_FIGURES = (("reply_sum_ms", "reply_ms", sum, "ms"),
-                 ("reply_median_ms", "reply_ms", median, "ms"),
-                 ("reply_max_ms", "reply_ms", max, "ms"),
-                 ("last_ost_ms", "last_ost_ms", None, "ms"),
-                 ("memory_ms", "memory_ms", None, "ms"),
-                 ("utime_ms", "utime_ms", None, "cpu"),
-                 ("stime_ms", "stime_ms", None, "ms"))
-REMOVE_FIGURES = (("reply_ms", None, "ms"), ("ost84_ms", None, "ms"),
-                  ("deleted_ms", None, "ms"), ("memory_ms", None, "ms"),
-                  ("object_del_ms", None, "ms"), ("freed_ms", None, "ms"),
-                  ("returned_kb", None, "KiB"), ("exits", "pio_mhpc", ""),
-                  ("exits", "userspace_exits", ""), ("stime_ms", None, "ms"))
-TIMELINE = ("slot-installed-us", "sci-raised-us", "guest-first-read-us",
-            "ost-us")
-
-
-def field(rec, key, sub):
-    v = (rec.get(key) or {}).get(sub) if sub else rec.get(key)
-    return v if isinstance(v, (int, float)) else None
-
-
-def row(key, unit, a, na, b, nb, r="auto"):
-    """One figure of both VMMs; a CPU time of a tick or two gets no ratio
-    (below the resolution)."""
-    if r == "auto":
-        r = ratio(a, b)
-        if unit == "cpu" and max(a or 0, b or 0) < 100:
-            r = None
-    return {"key": key, "unit": unit, "memplug": a, "memplug_n": na,
-            "qemu": b, "qemu_n": nb, "ratio": r}
-
-
-def add_rows(mp, qe):
-    rows = []
-    for label in ("128M", "1G"):
-        for key, sub, unit in ADD_FIGURES:
-            vals = []
-            for res in (mp, qe):
-                xs = [field(h, key, sub) for h in res.get("hotadds", [])
-                      if h["label"] == label]
-                xs = [x for x in xs if x is not None]
-                vals += [median(xs), len(xs)]
-            if vals[0] is not None or vals[2] is not None:
-                rows.append(row(".".join(filter(None, (label, key, sub))),
-                                unit, *vals))
-    return rows
-
-
-def burst_rows(mp, qe):
-    rows = []
-    bursts = [res.get("burst") or {} for res in (mp, qe)]
-    count = next((b["count"] for b in bursts if b.get("count")), None)
-    for name, key, f, unit in BURST_FIGURES:
-        vals = [None if b.get(key) is None else f(b[key]) if f else b[key]
-                for b in bursts]
-        if vals[0] is None and vals[1] is None:
-            continue
-        r = row("burst." + name, unit, vals[0], int(vals[0] is not None),
-                vals[1], int(vals[1] is not None))
-        r["count"] = count
-        rows.append(r)
-    return rows
-
-
-def remove_rows(mp, qe):
-    rows = []
-    cycles = [res.get("cycles") or [] for res in (mp, qe)]
-    for key, sub, unit in REMOVE_FIGURES:
-        vals = []
-        for cs in cycles:
-            xs = [x for x in (field(c, key, sub) for c in cs) if x is not None]
-            vals += [median(xs), len(xs)]
-        a, b = vals[0], vals[2]
-        if a is None and b is None:
-            continue
-        r = ratio(a, b) if a is not None and a >= 0 else None
-        rows.append(row(".".join(filter(None, ("remove", key, sub))), unit,
-                        *vals, r=r))
-    for name, f in (("drift_last_kb", lambda v: v[-1]), ("drift_max_kb", max)):
-        drifts = [[c["drift_kb"] for c in cs if "drift_kb" in c]
-                  for cs in cycles]
-        if any(drifts):
-            # A difference near zero: ratios mean nothing.
-            rows.append(row("soak." + name, "KiB",
-                            f(drifts[0]) if drifts[0] else None,
-                            len(drifts[0]), f(drifts[1]) if drifts[1]
-                            else None, len(drifts[1]), r=None))
-    return rows
-
-
-def slot_rows(results):
-    """Exits per 128M hot-add of every boot, with its slot count."""
-    rows = []
-    for kind in KINDS:
-        for res in [results.get(kind)] + [
-                v for k, v in sorted(results.items())
-                if k.startswith(kind + "-") and isinstance(v, dict)]:
-            adds = [h for h in (res or {}).get("hotadds", [])
-                    if h["label"] == "128M"]
-            if adds:
-                rows.append({"vmm": kind, "slots": res.get("slots", 32),
-                             "n": len(adds), **{k: median(
-                                 [field(h, "exits", k) for h in adds])
-                                 for k in ("pio_mhpc", "userspace_exits")}})
-    return rows
-
-
-def timeline_rows(res):
-    """memplug's x-memplug-timeline per DIMM of the single hot-adds, and the
-    median and max over the burst."""
-    rows = [dict({"label": h["label"], "id": h["id"]},
-                 **{k: (h.get("timeline") or {}).get(k) for k in TIMELINE})
-            for h in res.get("hotadds", [])]
-    tl = [t for t in (res.get("burst") or {}).get("timeline") or [] if t]
-    for stat, f in (("median", median), ("max", max)):
-        if tl:
-            rows.append(dict({"burst": len(tl), "stat": stat},
-                             **{k: f([t.get(k) or 0 for t in tl])
-                                if stat == "max" else
-                                f([t.get(k) for t in tl]) for k in TIMELINE}))
-    return rows
-
-
-def all_timelines(res):
-    tls = [h.get("timeline") for h in res.get("hotadds", [])]
-    tls += (res.get("burst") or {}).get("timeline") or []
-    tls += [c.get("add_timeline") for c in res.get("cycles") or []]
-    return [t for t in tls if t]
-
-
-def sci_summary(res):
-    """Request -> SCI raised over every DIMM memplug added, and its split
-    into the KVM memory-slot call and memplug's own work."""
-    tls = all_timelines(res)
-    sci = [t.get("sci-raised-us") for t in tls]
-    sci = [v for v in sci if v is not None]
-    if not sci:
-        return None
-    split = [(t["slot-installed-us"] - t["slot-call-us"],
-              t["sci-raised-us"] - t["slot-installed-us"] + t["slot-call-us"])
-             for t in tls if all(t.get(k) is not None for k in (
-                 "slot-call-us", "slot-installed-us", "sci-raised-us"))]
-    kvm, own = [k for k, _ in split], [o for _, o in split]
-    return {"n": len(sci), "median": median(sci), "p90": percentile90(sci),
-            "max": max(sci), "at_least_1ms": sum(1 for v in sci if v >= 1000),
-            "split_n": len(split), "kvm_median": median(kvm),
-            "kvm_max": max(kvm, default=None), "own_median": median(own),
-            "own_max": max(own, default=None)}
-
-
-def vmm_facts(results):
-    """Per boot: boot time, RSS, the soak's RSS after every cycle, idle exit
-    rates, load."""
-    out = []
-    for tag, res in results.items():
-        if not isinstance(res, dict) or "vmm" not in res:
-            continue
-        cycles = res.get("cycles") or []
-        out.append({"tag": tag, "error": res.get("error"),
-                    "boot_s": res.get("boot_s"),
-                    "rss_ready_kb": res.get("rss_ready_kb"),
-                    "rss_end_kb": res.get("rss_end_kb"),
-                    "cycles": len(cycles),
-                    "soak_baseline_kb": res.get("soak_baseline_kb"),
-                    "rss_after_cycles_kb": [c["rss_deleted_kb"]
-                                            for c in cycles],
-                    "idle_per_s": res.get("idle_per_s") or {},
-                    "loadavg": res.get("loadavg"),
-                    "other_vmms": res.get("other_vmms") or []})
-    return out
-
-
-def summary(results):
-    mp, qe = results.get("memplug") or {}, results.get("qemu") or {}
-    return {"figures": add_rows(mp, qe) + burst_rows(mp, qe)
-            + remove_rows(mp, qe),
-            "slots": slot_rows(results), "timeline": timeline_rows(mp),
-            "sci": sci_summary(mp), "vmms": vmm_facts(results)}
-
-
-# --------------------------------------------------------------------------
 
 def parse_args():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])

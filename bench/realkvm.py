@@ -44,11 +44,11 @@ import time
 import hotplug
 import lib
 from hotplug import M, Bench
-from lib import host, proc
+from lib import KINDS, host, proc
+from lib.hotplug_summary import timeline_rows
 from lib.stats import median, ratio
 
 CMDLINE = hotplug.CMDLINE + " earlyprintk=serial"
-KINDS = ("memplug", "qemu")
 TRACING = pathlib.Path("/sys/kernel/tracing")
 PHASES = ("main", "tp1", "tp4")
 # Ports of the two machines: the memory hotplug controller (both at
@@ -324,7 +324,7 @@ def summary(results):
                            for t in results["throughput"]],
             "idle_2s": {k: (results.get(k) or {}).get("idle_2s")
                         for k in KINDS},
-            "timeline": hotplug.timeline_rows(m),
+            "timeline": timeline_rows(m),
             "errors": errors(results)}
 
 

@@ -1,5 +1,7 @@
 """Helpers shared by the bench/ scripts: child processes (proc), the host
-(host), statistics (stats), QMP (qmp), logging and JSON results."""
+(host), statistics (stats), QMP (qmp), a VMM under test (vm), perf stat
+(perf), a hot-add's timeline (timeline), hotplug.py's summary
+(hotplug_summary), logging and JSON results."""
 import datetime
 import json
 import os
@@ -12,8 +14,11 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent.parent
 BUILD = ROOT / "build"
 MEMPLUG = BUILD / "memplug"
 VMLINUX = BUILD / "guest" / "vmlinux"
+BENCH = ROOT / "bench"
 # The committed measurements report.py renders.
-RESULTS = ROOT / "bench" / "results"
+RESULTS = BENCH / "results"
+# The VMMs hotplug.py and realkvm.py compare, in their tables' order.
+KINDS = ("memplug", "qemu")
 
 VERBOSE = False
 
