@@ -526,16 +526,21 @@ size_t aml_method_begin(struct aml *a, const char *path, unsigned int nargs,
 	return mark;
 }
 
-size_t aml_if_begin(struct aml *a)
+/* If and While: the opcode, a package length, then one predicate. */
+static size_t predicated_begin(struct aml *a, uint8_t opcode, uint8_t kind)
 {
-	static const uint8_t op[] = { 0xa0 };
 	size_t mark;
 
 	if (!amlp_stmt_begin(a))
 		return SIZE_MAX;
-	mark = amlp_begin(a, op, sizeof(op), K_IF);
-	amlp_push(a, K_ARGS, 1); /* the predicate */
+	mark = amlp_begin(a, &opcode, 1, kind);
+	amlp_push(a, K_ARGS, 1);
 	return mark;
+}
+
+size_t aml_if_begin(struct aml *a)
+{
+	return predicated_begin(a, 0xa0, K_IF);
 }
 
 size_t aml_else_begin(struct aml *a)
@@ -553,14 +558,7 @@ size_t aml_else_begin(struct aml *a)
 
 size_t aml_while_begin(struct aml *a)
 {
-	static const uint8_t op[] = { 0xa2 };
-	size_t mark;
-
-	if (!amlp_stmt_begin(a))
-		return SIZE_MAX;
-	mark = amlp_begin(a, op, sizeof(op), K_TERMS);
-	amlp_push(a, K_ARGS, 1); /* the predicate */
-	return mark;
+	return predicated_begin(a, 0xa2, K_TERMS);
 }
 
 void aml_end(struct aml *a, size_t mark)
