@@ -4,8 +4,13 @@
 FUZZERS := qmp devices
 FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=undefined \
 	-fno-omit-frame-pointer
-FUZZ_CFLAGS := -O1 -g $(FUZZ_SAN) -fsanitize=fuzzer-no-link
-FUZZ_COV_CFLAGS := -O1 -g -fprofile-instr-generate -fcoverage-mapping
+# A 4 KiB line limit instead of 64 KiB (vmm/qmp.h): most of fuzz_qmp's
+# time went to feeding its over-limit inputs byte by byte (perf: 70 % in
+# the coverage callbacks of the framing loop).
+FUZZ_DEFS := -DQMP_LINE_MAX=4096
+FUZZ_CFLAGS := -O1 -g $(FUZZ_SAN) -fsanitize=fuzzer-no-link $(FUZZ_DEFS)
+FUZZ_COV_CFLAGS := -O1 -g -fprofile-instr-generate -fcoverage-mapping \
+	$(FUZZ_DEFS)
 # The QMP fuzzer populates nothing (fuzz_qmp.c says why).
 build/fuzz/fuzz_qmp build/fuzz-cov/fuzz_qmp: FUZZ_WRAP := -Wl,--wrap=madvise
 

@@ -235,8 +235,8 @@ static struct qmp_client *server_side(void)
  * it and answered what it could: nothing waits in its socket and no reply
  * is deferred (a value left unfinished just waits, as in QEMU). After the
  * input's last segment the client hangs up without waiting for a deferred
- * reply. A segment that starts with 0xfe is followed by 80 KiB of 'x', a
- * value over the length limit; one that starts with 0xfd is sent by a
+ * reply. A segment that starts with 0xfe is followed by 1.25 times
+ * QMP_LINE_MAX of 'x', a value over the length limit; one that starts with 0xfd is sent by a
  * client that reads nothing meanwhile (memplug's socket buffers are made
  * small, so its replies wait in its own output buffer). */
 static void client_segment(struct conn *c, const uint8_t *p, size_t n,
@@ -244,7 +244,7 @@ static void client_segment(struct conn *c, const uint8_t *p, size_t n,
 {
 	bool reading = true;
 
-	static char pad[80 * 1024];
+	static char pad[QMP_LINE_MAX + QMP_LINE_MAX / 4];
 	struct { const void *p; size_t n; } part[2] = { { p, n }, { pad, 0 } };
 	unsigned int i = 0;
 
