@@ -184,11 +184,6 @@ static int client_line(struct qmp_client *c, const char *line, size_t len)
 	json_error_t jerr;
 	char err[512];
 
-	while (len && (line[len - 1] == '\r' || line[len - 1] == ' ' ||
-		       line[len - 1] == '\t'))
-		len--;
-	if (!len)
-		return 0;
 	req = json_loadb(line, len, JSON_DECODE_ANY, &jerr);
 	if (!req) {
 		snprintf(err, sizeof(err), "JSON parse error at column %d: %s",

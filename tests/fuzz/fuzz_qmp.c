@@ -231,14 +231,54 @@ static struct qmp_client *server_side(void)
 	return NULL;
 }
 
+static int clients(void)
+{
+	int n = 0;
+
+	for (int i = 0; i < QMP_MAX_CLIENTS; i++)
+		n += m.qmp.clients[i] != NULL;
+	return n;
+}
+
+/* Other clients connect until one is refused (the table is full), then
+ * all of them hang up; the input's client stays in its slot, the first. */
+static void fill_clients(void)
+{
+	struct sockaddr_un a = { .sun_family = AF_UNIX, .sun_path = SOCK };
+	int fds[QMP_MAX_CLIENTS], n = 0, before = clients();
+
+	for (; n < QMP_MAX_CLIENTS; n++) {
+		int had = clients();
+		char b;
+
+		fds[n] = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (fds[n] < 0 ||
+		    connect(fds[n], (struct sockaddr *)&a, sizeof(a)) < 0)
+			die("cannot connect another client");
+		/* Accepted into the table, or refused with a line and closed. */
+		while (clients() == had &&
+		       recv(fds[n], &b, 1, MSG_PEEK | MSG_DONTWAIT) < 0)
+			loop_run_once(&m.loop);
+		if (clients() == had)
+			break;
+	}
+	check(n < QMP_MAX_CLIENTS, "more clients than the table holds");
+	for (int i = 0; i <= n; i++)
+		close(fds[i]);
+	while (clients() > before)
+		loop_run_once(&m.loop);
+}
+
 /* Sends a client segment and runs the loop until memplug has read all of
  * it and answered what it could: nothing waits in its socket and no reply
  * is deferred (a value left unfinished just waits, as in QEMU). After the
  * input's last segment the client hangs up without waiting for a deferred
  * reply. A segment that starts with 0xfe is followed by 1.25 times
- * QMP_LINE_MAX of 'x', a value over the length limit; one that starts with 0xfd is sent by a
- * client that reads nothing meanwhile (memplug's socket buffers are made
- * small, so its replies wait in its own output buffer). */
+ * QMP_LINE_MAX of 'x', a value over the length limit; one that starts
+ * with 0xfd is sent by a client that reads nothing meanwhile (memplug's
+ * socket buffers are made small, so its replies wait in its own output
+ * buffer); one that starts with 0xfc is sent after the client table was
+ * filled and emptied again. */
 static void client_segment(struct conn *c, const uint8_t *p, size_t n,
 			   bool last)
 {
@@ -250,7 +290,9 @@ static void client_segment(struct conn *c, const uint8_t *p, size_t n,
 
 	if (!pad[0])
 		memset(pad, 'x', sizeof(pad));
-	if (n && (p[0] == 0xfe || p[0] == 0xfd)) {
+	if (n && p[0] == 0xfc)
+		fill_clients();
+	if (n && (p[0] == 0xfe || p[0] == 0xfd || p[0] == 0xfc)) {
 		part[0].p = p + 1;
 		part[0].n = n - 1;
 		part[1].n = p[0] == 0xfe ? sizeof(pad) : 0;
