@@ -1,5 +1,6 @@
 #include "vmm/qmp_schema.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -10,6 +11,7 @@ struct schema {
 	json_t *named; /* name -> its entry, each added once */
 	unsigned int next;
 	bool unknown_type; /* an argument's type is none of builtins' */
+	bool failed;       /* an allocation failed: the list is not whole */
 };
 
 /* JSON types of the builtins memplug's arguments use (QEMU's names). */
@@ -25,15 +27,27 @@ static int schema_init(struct schema *s)
 	s->list = json_array();
 	s->named = json_object();
 	s->next = 0;
-	s->unknown_type = false;
-	return s->list && s->named ? 0 : -ENOMEM;
+	s->unknown_type = s->failed = false;
+	if (s->list && s->named)
+		return 0;
+	json_decref(s->list);
+	json_decref(s->named);
+	return -ENOMEM;
 }
 
-/* The list, or NULL if an argument had a type the schema cannot name. */
+/* Appends v (taken) to array; a failure is remembered. */
+static void append(struct schema *s, json_t *array, json_t *v)
+{
+	if (json_array_append_new(array, v) < 0)
+		s->failed = true;
+}
+
+/* The list, or NULL if an argument had a type the schema cannot name or
+ * memory ran out: a schema with holes would mislead its reader. */
 static json_t *schema_finish(struct schema *s)
 {
 	json_decref(s->named);
-	if (s->unknown_type) {
+	if (s->unknown_type || s->failed) {
 		json_decref(s->list);
 		return NULL;
 	}
@@ -49,10 +63,20 @@ static const char *add(struct schema *s, const char *name, json_t *entry)
 		json_decref(entry);
 		return json_string_value(json_object_get(have, "name"));
 	}
-	json_object_set_new(entry, "name", json_string(name));
-	json_array_append(s->list, entry);
-	json_object_set_new(s->named, name, entry);
+	if (!entry)
+		goto fail;
+	if (json_object_set_new(entry, "name", json_string(name)) ||
+	    json_array_append(s->list, entry)) {
+		json_decref(entry);
+		goto fail;
+	}
+	/* Takes our reference, the list holds its own: even on failure. */
+	if (json_object_set_new(s->named, name, entry))
+		goto fail;
 	return json_string_value(json_object_get(entry, "name"));
+fail:
+	s->failed = true;
+	return NULL;
 }
 
 /* QEMU hides the names of its object and enum types behind numbers. */
@@ -97,7 +121,7 @@ static const char *schema_enum(struct schema *s, json_t *values)
 	size_t i;
 
 	json_array_foreach(values, i, v)
-		json_array_append_new(members, json_pack("{s:O}", "name", v));
+		append(s, members, json_pack("{s:O}", "name", v));
 	return add_masked(s, json_pack("{s:s,s:o,s:o}", "meta-type", "enum",
 				       "values", values, "members", members));
 }
@@ -115,9 +139,9 @@ static void schema_members(struct schema *s, json_t *members,
 			return;
 		m = json_pack("{s:s,s:s}", "name", a->name, "type", t);
 		/* An optional member: QEMU says so with a null default. */
-		if (a->optional)
-			json_object_set_new(m, "default", json_null());
-		json_array_append_new(members, m);
+		if (a->optional && json_object_set_new(m, "default", json_null()))
+			s->failed = true;
+		append(s, members, m);
 	}
 }
 
@@ -129,8 +153,8 @@ static const char *schema_object(struct schema *s, json_t *members,
 	json_t *o = json_pack("{s:s,s:o}", "meta-type", "object", "members",
 			      members);
 
-	if (extra)
-		json_object_update(o, extra);
+	if (extra && json_object_update(o, extra))
+		s->failed = true;
 	json_decref(extra);
 	return add_masked(s, o);
 }
@@ -156,15 +180,15 @@ static const char *backend_union(struct schema *s,
 
 	names = json_array();
 	for (size_t i = 0; i < n; i++)
-		json_array_append_new(names, json_string(t[i].name));
-	json_array_append_new(base, json_pack("{s:s,s:s}", "name", "qom-type",
+		append(s, names, json_string(t[i].name));
+	append(s, base, json_pack("{s:s,s:s}", "name", "qom-type",
 					      "type", schema_enum(s, names)));
 	schema_members(s, base, c->args + 1);
 	for (size_t i = 0; i < n; i++) {
 		m = json_array();
 		for (int j = 0; j < MEMDEV_MEMBER_LISTS && t[i].members[j]; j++)
 			schema_members(s, m, t[i].members[j]);
-		json_array_append_new(variants, json_pack(
+		append(s, variants, json_pack(
 			"{s:s,s:s}", "case", t[i].name, "type",
 			schema_object(s, m, NULL)));
 	}

@@ -21,10 +21,19 @@
  *
  * One fake: madvise(MADV_POPULATE_WRITE) succeeds without populating
  * (linked with --wrap=madvise). Inputs ask for gigabytes of prealloc; the
- * worker thread, its eventfd and the deferred reply all stay real. */
+ * worker thread, its eventfd and the deferred reply all stay real.
+ *
+ * Faults: an input that starts with 0xfb and two bytes N (little-endian)
+ * fails the Nth allocation memplug's main thread makes for it (malloc,
+ * calloc, realloc, strdup and jansson's), or its accept4 or
+ * timerfd_create, with ENOMEM; the rest of the input runs after it. The
+ * worker threads' allocations are left alone, so the count is the same on
+ * every run of the input. Memplug may drop the client or refuse the
+ * command; the invariants must hold all the same. */
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -37,6 +46,7 @@
 #include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/timerfd.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -49,6 +59,95 @@
 #define SOCK FUZZ_DIR "/qmp.sock"
 
 int __real_madvise(void *addr, size_t len, int advice);
+void *__real_malloc(size_t n);
+void *__real_calloc(size_t n, size_t size);
+void *__real_realloc(void *p, size_t n);
+char *__real_strdup(const char *s);
+int __real_accept4(int fd, struct sockaddr *a, socklen_t *len, int flags);
+int __real_timerfd_create(int clock, int flags);
+
+static pthread_t main_thread;
+static bool armed;              /* memplug's code is running for the input */
+static unsigned long fault_at;  /* the failing call's number, 0 = none */
+static unsigned long calls;
+
+/* Whether this call fails (ENOMEM set). */
+static bool fault(void)
+{
+	if (!armed || !fault_at || !pthread_equal(pthread_self(), main_thread) ||
+	    ++calls != fault_at)
+		return false;
+	errno = ENOMEM;
+	return true;
+}
+
+void *__wrap_malloc(size_t n)
+{
+	return fault() ? NULL : __real_malloc(n);
+}
+
+void *__wrap_calloc(size_t n, size_t size)
+{
+	return fault() ? NULL : __real_calloc(n, size);
+}
+
+void *__wrap_realloc(void *p, size_t n)
+{
+	return fault() ? NULL : __real_realloc(p, n);
+}
+
+char *__wrap_strdup(const char *s)
+{
+	return fault() ? NULL : __real_strdup(s);
+}
+
+int __wrap_accept4(int fd, struct sockaddr *a, socklen_t *len, int flags)
+{
+	return fault() ? -1 : __real_accept4(fd, a, len, flags);
+}
+
+int __wrap_timerfd_create(int clock, int flags)
+{
+	return fault() ? -1 : __real_timerfd_create(clock, flags);
+}
+
+/* jansson's allocations, made inside its shared library. Not while it
+ * reads or writes JSON text: under a failed allocation jansson 2.14's
+ * lexer writes through the NULL (a SEGV in json_loadb) and json_dumps
+ * leaves out an object key and goes on ('{"error":{":"GenericError",...'),
+ * both found here and both jansson's, which no caller can guard against.
+ * Building values (json_object, json_pack, ...) may fail. */
+static bool in_text;
+
+static void *json_alloc(size_t n)
+{
+	return !in_text && fault() ? NULL : __real_malloc(n);
+}
+
+json_t *__real_json_loadb(const char *buf, size_t len, size_t flags,
+			  json_error_t *error);
+char *__real_json_dumps(const json_t *json, size_t flags);
+
+json_t *__wrap_json_loadb(const char *buf, size_t len, size_t flags,
+			  json_error_t *error)
+{
+	json_t *j;
+
+	in_text = true;
+	j = __real_json_loadb(buf, len, flags, error);
+	in_text = false;
+	return j;
+}
+
+char *__wrap_json_dumps(const json_t *json, size_t flags)
+{
+	char *text;
+
+	in_text = true;
+	text = __real_json_dumps(json, flags);
+	in_text = false;
+	return text;
+}
 
 int __wrap_madvise(void *addr, size_t len, int advice)
 {
@@ -136,6 +235,8 @@ static void init(void)
 	sigset_t sigs;
 	int kvm;
 
+	main_thread = pthread_self();
+	json_set_alloc_funcs(json_alloc, free);
 	argv[2] = (char *)(kernel ? kernel : "build/tests/guests/idle.elf");
 	if (access(argv[2], R_OK) < 0)
 		die("no test guest (make guests, or set FUZZ_QMP_KERNEL)");
@@ -168,25 +269,25 @@ static void init(void)
 /* One line from memplug: a greeting, a reply or an event. */
 static void check_line(const char *line, size_t len)
 {
-	json_t *j = json_loadb(line, len, 0, NULL), *e;
+	bool was = armed;
+	json_t *j, *e;
 
+	armed = false; /* the checker's own parsing never fails */
+	j = json_loadb(line, len, 0, NULL);
+	if (!j || !json_is_object(j))
+		fprintf(stderr, "fuzz_qmp: the line: %.*s\n", (int)len, line);
 	check(j && json_is_object(j), "memplug sent a line that is not a "
 	      "JSON object");
-	if (json_object_get(j, "QMP") || json_object_get(j, "return")) {
-		json_decref(j);
-		return;
-	}
-	if ((e = json_object_get(j, "event"))) {
+	if ((e = json_object_get(j, "event")))
 		check(json_is_string(e) && json_is_object(json_object_get(j, "data")),
 		      "an event without a name or data");
-		json_decref(j);
-		return;
-	}
-	e = json_object_get(j, "error");
-	check(e && json_is_string(json_object_get(e, "class")) &&
-	      json_is_string(json_object_get(e, "desc")),
-	      "a line that is neither greeting, return, error nor event");
+	else if (!json_object_get(j, "QMP") && !json_object_get(j, "return"))
+		check((e = json_object_get(j, "error")) &&
+		      json_is_string(json_object_get(e, "class")) &&
+		      json_is_string(json_object_get(e, "desc")),
+		      "a line that is neither greeting, return, error nor event");
 	json_decref(j);
+	armed = was;
 }
 
 struct conn {
@@ -439,6 +540,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	c.fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (c.fd < 0 || connect(c.fd, (struct sockaddr *)&a, sizeof(a)) < 0)
 		die("cannot connect to the control socket");
+	calls = fault_at = 0;
+	if (size >= 3 && data[0] == 0xfb) {
+		fault_at = (unsigned long)(data[1] | data[2] << 8) + 1;
+		data += 3;
+		size -= 3;
+	}
 	while (!server_side())
 		loop_run_once(&m.loop); /* the accept */
 	/* Small buffers both ways: a client that stops reading fills them
@@ -446,6 +553,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	setsockopt(server_side()->w.fd, SOL_SOCKET, SO_SNDBUF, &(int){ 4096 },
 		   sizeof(int));
 	setsockopt(c.fd, SOL_SOCKET, SO_RCVBUF, &(int){ 4096 }, sizeof(int));
+	armed = true;
 	while (size || client) {
 		const uint8_t *end = memchr(data, 0xff, size);
 		size_t n = end ? (size_t)(end - data) : size;
@@ -461,6 +569,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (!end)
 			break;
 	}
+	armed = false;
 	close(c.fd);
 	/* memplug sees the hangup and frees the client. */
 	while (server_side())
