@@ -1,5 +1,6 @@
 #include "devices/serial.h"
 
+#include <stdbool.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -40,12 +41,14 @@ void serial_reset(struct serial *s)
 	irq_set(&s->irq, 0);
 }
 
-void serial_init(struct serial *s, int out_fd, struct irq_line irq)
+void serial_init(struct serial *s, int out_fd, struct irq_line irq,
+		 struct irq_line room)
 {
 	memset(s, 0, sizeof(*s));
 	pthread_mutex_init(&s->lock, NULL);
 	s->out_fd = out_fd;
 	s->irq = irq;
+	s->room = room;
 	serial_reset(s);
 }
 
@@ -102,6 +105,7 @@ static void serial_read(void *dev, uint64_t off, uint8_t *data,
 {
 	struct serial *s = dev;
 	uint8_t v = 0xff;
+	bool drained = false;
 
 	if (size != 1)
 		return;
@@ -116,7 +120,7 @@ static void serial_read(void *dev, uint64_t off, uint8_t *data,
 		if (s->rx_len) {
 			v = s->rx[s->rx_head];
 			s->rx_head = (s->rx_head + 1) % SERIAL_RX_FIFO;
-			s->rx_len--;
+			drained = --s->rx_len == 0;
 		}
 		if (!s->rx_len)
 			s->lsr &= ~LSR_DR;
@@ -156,6 +160,8 @@ static void serial_read(void *dev, uint64_t off, uint8_t *data,
 	serial_update_irq(s);
 	pthread_mutex_unlock(&s->lock);
 	data[0] = v;
+	if (drained)
+		irq_set(&s->room, 1);
 }
 
 static void serial_write(void *dev, uint64_t off, const uint8_t *data,

@@ -17,6 +17,9 @@
 struct serial {
 	pthread_mutex_t lock;
 	struct irq_line irq;
+	/* Raised (level 1) each time the guest reads the receive FIFO empty:
+	 * room for the VMM's next input. From a vCPU thread, lock not held. */
+	struct irq_line room;
 	int out_fd;
 	uint8_t ier, lcr, mcr, lsr, msr, scr, fcr;
 	uint8_t dll, dlm;
@@ -28,7 +31,8 @@ struct serial {
 
 extern const struct bus_ops serial_ops;
 
-void serial_init(struct serial *s, int out_fd, struct irq_line irq);
+void serial_init(struct serial *s, int out_fd, struct irq_line irq,
+		 struct irq_line room);
 void serial_reset(struct serial *s);
 /* Queue input bytes; returns how many fit. */
 size_t serial_input(struct serial *s, const uint8_t *buf, size_t len);

@@ -16,6 +16,8 @@
 #include "vmm/qmp_cmds.h"
 #include "vmm/sandbox.h"
 
+static void feed_console(struct machine *m);
+
 /* ---- events from any thread to the control clients ---- */
 
 void machine_push_event(struct machine *m, const char *name, json_t *data)
@@ -59,6 +61,7 @@ static void flush_events(struct watch *w, uint32_t events)
 		free(e);
 		e = next;
 	}
+	feed_console(m);
 }
 
 /* ---- the main loop's other inputs ---- */
@@ -77,23 +80,53 @@ static void on_signal(struct watch *w, uint32_t events)
 		vm_request_stop(&m->vm, VM_KILLED);
 }
 
+/* Moves waiting console input into the UART's FIFO; watches stdin while
+ * there is room to read it into. */
+static void feed_console(struct machine *m)
+{
+	size_t n = m->vm_live ? serial_input(&m->vm.com1, m->console,
+					     m->console_len) : 0;
+	bool full;
+
+	memmove(m->console, m->console + n, m->console_len - n);
+	m->console_len -= n;
+	full = m->console_len == sizeof(m->console);
+	if (!m->stdin_open || full == m->stdin_paused)
+		return;
+	if (full)
+		loop_del(&m->loop, &m->stdin_w);
+	else if (loop_add(&m->loop, &m->stdin_w) < 0)
+		m->stdin_open = false;
+	m->stdin_paused = full && m->stdin_open;
+}
+
+/* vCPU thread: the guest read the FIFO empty; the main loop feeds it. */
+static void console_room(void *ctx, unsigned int gsi, int level)
+{
+	struct machine *m = ctx;
+	uint64_t one = 1;
+
+	(void)gsi;
+	(void)level;
+	if (write(m->notify_fd, &one, sizeof(one)) < 0)
+		log_error("cannot wake the main loop: %s", strerror(errno));
+}
+
 static void on_stdin(struct watch *w, uint32_t events)
 {
 	struct machine *m = w->ctx;
-	uint8_t buf[64];
 	ssize_t r;
 
 	(void)events;
-	r = read(w->fd, buf, sizeof(buf));
+	r = read(w->fd, m->console + m->console_len,
+		 sizeof(m->console) - m->console_len);
 	if (r <= 0) {
 		loop_del(&m->loop, w);
 		m->stdin_open = false;
 		return;
 	}
-	/* The UART FIFO is small; what does not fit is dropped, as on
-	 * real hardware. */
-	if (m->vm_live)
-		serial_input(&m->vm.com1, buf, (size_t)r);
+	m->console_len += (size_t)r;
+	feed_console(m);
 }
 
 static void on_vm_stop(struct watch *w, uint32_t events)
@@ -183,16 +216,19 @@ int machine_init(struct machine *m, const struct config *cfg,
 int machine_run(struct machine *m)
 {
 	struct memhp_events ev = hotplug_events(m);
+	struct irq_line room = { console_room, m, 0 };
 	enum vm_state why;
 	int r;
 
 	for (;;) {
-		r = vm_create(&m->vm, m->kvm_fd, m->cfg, &m->kernel, &m->map, ev);
+		r = vm_create(&m->vm, m->kvm_fd, m->cfg, &m->kernel, &m->map, ev,
+			      room);
 		if (r == 0) {
 			pthread_mutex_lock(&m->lock);
 			r = hotplug_attach(m);
 			m->vm_live = r == 0;
 			pthread_mutex_unlock(&m->lock);
+			feed_console(m);
 		}
 		/* Once: the filter then covers every later boot too. */
 		if (r == 0 && m->cfg->sandbox && !m->sandboxed) {

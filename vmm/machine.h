@@ -44,6 +44,12 @@ struct machine {
 	int notify_fd;
 	struct watch notify_w, sig_w, stdin_w, vm_w;
 	bool stdin_open;
+	/* Console input the UART's 64-byte FIFO has no room for yet: fed to
+	 * it as the guest reads, so a pasted or piped script arrives whole
+	 * (as QEMU does it); stdin is not read while this is full. */
+	uint8_t console[4096];
+	size_t console_len;
+	bool stdin_paused;
 	bool quit; /* a client asked for quit or a signal came */
 	/* The SHUTDOWN event's reason for quit (QEMU's words), and whether
 	 * the coming reset is a client's system_reset. */

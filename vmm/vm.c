@@ -174,7 +174,8 @@ static int map_ram(struct vm *vm, unsigned int slot, uint64_t gpa,
 	return 0;
 }
 
-static int setup_devices(struct vm *vm, struct memhp_events memhp_ev)
+static int setup_devices(struct vm *vm, struct memhp_events memhp_ev,
+			 struct irq_line console_room)
 {
 	struct irq_line com1_irq = { vm_irq_set, vm, IRQ_COM1 };
 	struct irq_line sci = { vm_irq_set, vm, ACPI_SCI_IRQ };
@@ -184,7 +185,7 @@ static int setup_devices(struct vm *vm, struct memhp_events memhp_ev)
 	bus_init(&vm->pio, "pio");
 	bus_init(&vm->mmio, "mmio");
 	vm->pio.debug = vm->mmio.debug = vm->cfg->debug_io;
-	serial_init(&vm->com1, STDOUT_FILENO, com1_irq);
+	serial_init(&vm->com1, STDOUT_FILENO, com1_irq, console_room);
 	acpi_pm_init(&vm->pm, sci, ev, ACPI_PM_RESET_VALUE);
 	vm->kbd = (struct i8042){ vm_kbd_reset, vm };
 	if ((r = bus_register(&vm->pio, PORT_COM1, PORT_COM1_LEN, &serial_ops,
@@ -394,7 +395,7 @@ static int create_vcpus(struct vm *vm, uint64_t entry)
 
 int vm_create(struct vm *vm, int kvm_fd, const struct config *cfg,
 	      const struct kernel_image *kernel, const struct memmap *map,
-	      struct memhp_events memhp_ev)
+	      struct memhp_events memhp_ev, struct irq_line console_room)
 {
 	struct boot_kernel k;
 	int r;
@@ -427,7 +428,7 @@ int vm_create(struct vm *vm, int kvm_fd, const struct config *cfg,
 	if (map->high_size && (r = map_ram(vm, 1, LAYOUT_4G, map->high_size)) < 0)
 		return r;
 	if ((r = create_chips(vm)) < 0 ||
-	    (r = setup_devices(vm, memhp_ev)) < 0 ||
+	    (r = setup_devices(vm, memhp_ev, console_room)) < 0 ||
 	    (r = setup_boot(vm, &k)) < 0)
 		return r;
 	return create_vcpus(vm, k.entry);

@@ -80,10 +80,11 @@ int vm_open_kvm(const char *path);
 int vm_check_cpus(int kvm_fd, unsigned int cpus);
 
 /* Builds the VM: memory, devices, ACPI tables, kernel, vCPUs. The memory
- * hotplug controller reports to memhp_ev. */
+ * hotplug controller reports to memhp_ev; the serial port raises
+ * console_room when the guest has read its input FIFO empty. */
 int vm_create(struct vm *vm, int kvm_fd, const struct config *cfg,
 	      const struct kernel_image *kernel, const struct memmap *map,
-	      struct memhp_events memhp_ev);
+	      struct memhp_events memhp_ev, struct irq_line console_room);
 /* Installs (size > 0) or removes (size 0) the KVM memory slot of DIMM
  * slot n, with every vCPU held outside KVM_RUN meanwhile. Callers
  * serialize their calls. Returns 0 or -errno. */

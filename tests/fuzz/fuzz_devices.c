@@ -108,7 +108,8 @@ static void setup(void)
 	memset(line_level, 0, sizeof(line_level));
 	memset(removal_asked, 0, sizeof(removal_asked));
 	bus_init(&pio, "pio");
-	serial_init(&com1, -1, (struct irq_line){ irq, NULL, IRQ_COM1 });
+	serial_init(&com1, -1, (struct irq_line){ irq, NULL, IRQ_COM1 },
+		    (struct irq_line){ 0 });
 	acpi_pm_init(&pm, (struct irq_line){ irq, NULL, ACPI_SCI_IRQ },
 		     (struct acpi_pm_events){ on_sleep, on_reset, NULL },
 		     ACPI_PM_RESET_VALUE);

@@ -261,7 +261,7 @@ static void init(void)
 	sigaddset(&sigs, SIGTERM);
 	pthread_sigmask(SIG_UNBLOCK, &sigs, NULL);
 	if (vm_create(&m.vm, kvm, &cfg, &m.kernel, &m.map,
-		      hotplug_events(&m)) < 0)
+		      hotplug_events(&m), (struct irq_line){ 0 }) < 0)
 		die("vm_create failed");
 	m.vm_live = true;
 }
