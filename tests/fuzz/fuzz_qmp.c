@@ -342,29 +342,30 @@ static int clients(void)
 }
 
 /* Other clients connect until one is refused (the table is full), then
- * all of them hang up; the input's client stays in its slot, the first. */
+ * all of them hang up; the input's client, if memplug kept it, stays. */
 static void fill_clients(void)
 {
 	struct sockaddr_un a = { .sun_family = AF_UNIX, .sun_path = SOCK };
-	int fds[QMP_MAX_CLIENTS], n = 0, before = clients();
+	int before = clients(), fds[QMP_MAX_CLIENTS + 1], n = 0;
+	bool refused = false;
 
-	for (; n < QMP_MAX_CLIENTS; n++) {
+	while (!refused && n <= QMP_MAX_CLIENTS - before) {
 		int had = clients();
 		char b;
 
 		fds[n] = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 		if (fds[n] < 0 ||
-		    connect(fds[n], (struct sockaddr *)&a, sizeof(a)) < 0)
+		    connect(fds[n++], (struct sockaddr *)&a, sizeof(a)) < 0)
 			die("cannot connect another client");
-		/* Accepted into the table, or refused with a line and closed. */
+		/* Accepted into the table, or refused with a line and closed
+		 * (or dropped: a failed allocation). */
 		while (clients() == had &&
-		       recv(fds[n], &b, 1, MSG_PEEK | MSG_DONTWAIT) < 0)
+		       recv(fds[n - 1], &b, 1, MSG_PEEK | MSG_DONTWAIT) < 0)
 			loop_run_once(&m.loop);
-		if (clients() == had)
-			break;
+		refused = clients() == had;
 	}
-	check(n < QMP_MAX_CLIENTS, "more clients than the table holds");
-	for (int i = 0; i <= n; i++)
+	check(refused, "a client past a full table was not refused");
+	for (int i = 0; i < n; i++)
 		close(fds[i]);
 	while (clients() > before)
 		loop_run_once(&m.loop);
