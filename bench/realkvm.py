@@ -64,7 +64,7 @@ SVM_EXITS = {0x400: "exit_npf", 0x7b: "exit_io", 0x78: "exit_hlt",
 def lane():
     if os.path.exists("/sys/module/kvm_pvm"):
         return "PVM (software KVM)"
-    if os.environ.get("MEMPLUG_KVM_LANE") == "nested":
+    if host.nested_lane():
         return "real KVM, nested under TCG"
     return "real KVM"
 
@@ -401,13 +401,7 @@ def measure(args, out):
                "nproc": os.cpu_count(), "uname": os.uname().release,
                "l1": l1_size(), "qemu_version": host.qemu_version(),
                "loadavg_start": host.loadavg(), "throughput": []}
-    if results["lane"] == "real KVM, nested under TCG":
-        t = time.monotonic()
-        lib.log("touching L1's free memory once, so no VMM pays L0's "
-                "first touch of it")
-        results["l1_warmed_mib"] = host.warm_memory()
-        lib.log(f"touched {results['l1_warmed_mib']} MiB in "
-                f"{time.monotonic() - t:.0f} s")
+    host.warm_l1(results)
     save(args.json, results)
     run_phases(args, out, kernel, results, terr is None)
     results["loadavg_end"] = host.loadavg()

@@ -80,6 +80,7 @@ def main():
            "machine": dict(host.machine(), **host.memplug_info(),
                            qemu=host.qemu_version(qemu or "qemu-system-x86_64")),
            "sections": {}}
+    host.warm_l1(res)
     for section in SECTIONS:
         if section == "qemu" and not qemu:
             res["sections"][section] = {"skipped": qemu_err}

@@ -206,6 +206,23 @@ def meminfo(keys=("MemTotal", "MemAvailable")):
     return out
 
 
+def nested_lane():
+    """Whether this runs in scripts/kvm-run's L1 (real KVM under TCG)."""
+    return os.environ.get("MEMPLUG_KVM_LANE") == "nested"
+
+
+def warm_l1(results):
+    """warm_memory() in the nested lane, logged and recorded in results."""
+    if not nested_lane():
+        return
+    t = time.monotonic()
+    lib.log("touching L1's free memory once, so no VMM pays L0's first "
+            "touch of it")
+    results["l1_warmed_mib"] = warm_memory()
+    lib.log(f"touched {results['l1_warmed_mib']} MiB in "
+            f"{time.monotonic() - t:.0f} s")
+
+
 def warm_memory(keep_mib=512):
     """Touches all of this machine's available memory but keep_mib once,
     then gives it back; returns the MiB touched. In a VM whose RAM its
