@@ -4,7 +4,9 @@ pc-dimm) on a real KVM, one VMM after the other, same guest kernel
 (build/guest/vmlinux) and command line. `make bench` runs it through
 scripts/kvm-run, so on these machines both run inside the same L1 VM:
 "real KVM, nested under TCG". TCG runs L1 and the guest, so absolute times
-are not hardware times; ratios of the two VMMs in one run are fair.
+are not hardware times; ratios of the two VMMs in one run are fair once
+L1's free memory has been touched (host.warm_l1, first): otherwise the
+VMM that runs first pays L0's first touch of L1's RAM.
 
 Per VMM, one guest (bench/hotplug.py's Bench):
   - exec -> the kernel's first line (earlyprintk=serial), exec -> agent
