@@ -11,8 +11,8 @@ import subprocess
 import pytest
 
 from memplug_vm import (GUEST_BZIMAGE, GUESTS, KERNELS, Memplug, guest_bound,
-                        guest_kernels, nested_triple_fault, require_kvm,
-                        start_until_ready, triple_faults)
+                        guest_kernels, nested_lane, nested_triple_fault,
+                        require_kvm, start_until_ready, triple_faults)
 
 BOOT_TIMEOUT = guest_bound(20 * 60)
 POWEROFF_TIMEOUT = guest_bound(5 * 60)
@@ -117,7 +117,7 @@ def test_nested_lane_traces_the_rip_of_a_triple_fault():
     RIP, which only L1's kvm:kvm_exit trace still knows: a flat guest that
     executes int3 with no IDT triple-faults at that instruction."""
     require_kvm()
-    if os.environ.get("MEMPLUG_KVM_LANE") != "nested":
+    if not nested_lane():
         pytest.skip("the triple-fault trace is the nested lane's "
                     f"(MEMPLUG_KVM_LANE={os.environ.get('MEMPLUG_KVM_LANE')})")
     int3 = subprocess.run(["objdump", "-d", str(GUESTS / "int3.elf")],

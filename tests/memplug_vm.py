@@ -207,37 +207,59 @@ def thread_states(pid, interval=0.5):
     return "\n".join(rows)
 
 
+TRACING = pathlib.Path("/sys/kernel/tracing")
+
+
+def kvm_exit_instance(name, flt):
+    """A tracefs instance of our own (root only) recording kvm:kvm_exit
+    events that match flt; its path. Raises OSError, leaving nothing."""
+    inst = TRACING / "instances" / f"{name}-{os.getpid()}"
+    inst.mkdir()
+    try:
+        ev = inst / "events" / "kvm" / "kvm_exit"
+        (ev / "filter").write_text(flt)
+        (ev / "enable").write_text("1")
+    except OSError:
+        with contextlib.suppress(OSError):
+            inst.rmdir()
+        raise
+    return inst
+
+
 def kvm_exit_counts(tids, seconds=0.5):
     """{(vcpu, reason, guest RIP, info1, info2): count} of these threads'
     KVM exits over a short window, from the kvm:kvm_exit tracepoint in a
     tracefs instance of our own (root only), or a string saying why there
     is none."""
-    base = pathlib.Path("/sys/kernel/tracing")
     if not tids:
         return "(no vCPU threads left)"
-    if not (base / "events" / "kvm" / "kvm_exit").exists():
+    if not (TRACING / "events" / "kvm" / "kvm_exit").exists():
         return "(no kvm:kvm_exit tracepoint here)"
-    inst = base / "instances" / f"memplug-diag-{os.getpid()}"
+    inst = None
     try:
-        inst.mkdir()
-        ev = inst / "events" / "kvm" / "kvm_exit"
-        (ev / "filter").write_text(
-            " || ".join(f"common_pid == {t}" for t in tids))
-        (ev / "enable").write_text("1")
+        inst = kvm_exit_instance("memplug-diag", " || ".join(
+            f"common_pid == {t}" for t in tids))
         time.sleep(seconds)
-        (ev / "enable").write_text("0")
+        (inst / "events" / "kvm" / "kvm_exit" / "enable").write_text("0")
         text = (inst / "trace").read_text(errors="replace")
     except OSError as e:
         return f"(kvm:kvm_exit not sampled: {e})"
     finally:
-        with contextlib.suppress(OSError):
-            inst.rmdir()
+        if inst:
+            with contextlib.suppress(OSError):
+                inst.rmdir()
     rx = re.compile(r"kvm_exit: vcpu (\d+) reason (\S+).*? rip (0x[0-9a-f]+)"
                     r"(?: info1 (0x[0-9a-f]+) info2 (0x[0-9a-f]+))?")
     counts = {}
     for m in rx.finditer(text):
         counts[m.groups()] = counts.get(m.groups(), 0) + 1
     return counts
+
+
+def nested_lane():
+    """Whether these tests run in scripts/kvm-run's L1 (real KVM nested
+    under QEMU-TCG)."""
+    return os.environ.get("MEMPLUG_KVM_LANE") == "nested"
 
 
 # A triple fault in an L2 guest is an SVM SHUTDOWN intercept, after which
@@ -254,18 +276,11 @@ def arm_triple_fault_trace():
     process; returns why not as a string, else None."""
     if _TRIPLE_TRACE:
         return None
-    ev = pathlib.Path("/sys/kernel/tracing/events/kvm/kvm_exit")
-    if not ev.exists():
+    if not (TRACING / "events" / "kvm" / "kvm_exit").exists():
         return "no kvm:kvm_exit tracepoint here"
-    inst = ev.parents[2] / "instances" / f"memplug-triple-{os.getpid()}"
     try:
-        inst.mkdir()
-        iev = inst / "events" / "kvm" / "kvm_exit"
-        (iev / "filter").write_text(TRIPLE_FAULT_FILTER)
-        (iev / "enable").write_text("1")
+        inst = kvm_exit_instance("memplug-triple", TRIPLE_FAULT_FILTER)
     except OSError as e:
-        with contextlib.suppress(OSError):
-            inst.rmdir()
         return f"kvm:kvm_exit not traced: {e}"
     _TRIPLE_TRACE.append(inst)
     atexit.register(lambda: inst.rmdir())
@@ -292,7 +307,7 @@ def nested_triple_fault(vm):
     (Linux reboots through the FADT reset register here), with the guest
     RIP KVM saw. Seen under QEMU as the VMM too (docs/notes.md). None
     otherwise."""
-    if os.environ.get("MEMPLUG_KVM_LANE") != "nested":
+    if not nested_lane():
         return None
     n = vm.stderr.text().count("triple fault at")
     if not n:
@@ -500,7 +515,7 @@ class Memplug:
 # Guests booted a second time, a line each: conftest.py reports them at
 # the end of the run and scripts/check counts them. Never hidden.
 RETRIES = []
-if os.environ.get("MEMPLUG_KVM_LANE") == "nested" and os.geteuid() == 0:
+if nested_lane() and os.geteuid() == 0:
     arm_triple_fault_trace()
 
 

@@ -84,8 +84,8 @@ static void on_signal(struct watch *w, uint32_t events)
  * there is room to read it into. */
 static void feed_console(struct machine *m)
 {
-	size_t n = m->vm_live ? serial_input(&m->vm.com1, m->console,
-					     m->console_len) : 0;
+	size_t n = m->vm_live && m->console_len ?
+		   serial_input(&m->vm.com1, m->console, m->console_len) : 0;
 	bool full;
 
 	memmove(m->console, m->console + n, m->console_len - n);

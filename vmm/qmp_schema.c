@@ -181,8 +181,8 @@ static const char *backend_union(struct schema *s,
 	names = json_array();
 	for (size_t i = 0; i < n; i++)
 		append(s, names, json_string(t[i].name));
-	append(s, base, json_pack("{s:s,s:s}", "name", "qom-type",
-					      "type", schema_enum(s, names)));
+	append(s, base, json_pack("{s:s,s:s}", "name", "qom-type", "type",
+				  schema_enum(s, names)));
 	schema_members(s, base, c->args + 1);
 	for (size_t i = 0; i < n; i++) {
 		m = json_array();
