@@ -36,6 +36,8 @@ def pytest_runtest_makereport(item, call):
     report = outcome.get_result()
     loop = None
     if report.failed:
+        if call.excinfo is not None:
+            loop = getattr(call.excinfo.value, "loop", None)
         import memplug_vm
 
         for vm in list(memplug_vm.RUNNING):

@@ -519,12 +519,24 @@ if nested_lane() and os.geteuid() == 0:
     arm_triple_fault_trace()
 
 
+class NestedLoop(AssertionError):
+    """A failure with its guest caught in the nested CPU's #VMEXIT loop,
+    raised once that guest is stopped: conftest.py reads .loop from the
+    exception, as the running guests no longer show it."""
+
+    def __init__(self, message, loop):
+        super().__init__(message)
+        self.loop = loop
+
+
 def start_until_ready(make_vm, name, timeout):
     """(vm, index of its ready line, its fields) for make_vm(log name).
     A guest that stops making progress before ready because the nested CPU
     loops on one #VMEXIT (nested_vmexit_loop: not memplug's doing) is
-    stopped and booted once more, and the retry is recorded in RETRIES.
-    Anything else fails as it is, with the guest's diagnostics."""
+    stopped and booted once more, and the retry is recorded in RETRIES; a
+    retry caught in the loop again fails as NestedLoop, which lets
+    scripts/check run the test file once more in a new L1. Anything else
+    fails as it is, with the guest's diagnostics."""
     vm = make_vm(name)
     try:
         i, ready = vm.wait_agent("ready", timeout)
@@ -540,9 +552,12 @@ def start_until_ready(make_vm, name, timeout):
     vm = make_vm(f"{name}-retry")
     try:
         i, ready = vm.wait_agent("ready", timeout)
-    except AssertionError:
+    except AssertionError as e:
+        loop = nested_vmexit_loop(vm.exit_counts)
         vm.stop()
-        raise
+        if loop is None:
+            raise
+        raise NestedLoop(str(e), loop) from None
     return vm, i, ready
 
 

@@ -165,6 +165,29 @@ def test_a_frozen_l1_is_named_and_stopped():
     assert leftovers() == before
 
 
+def test_an_l1_gone_under_the_command_is_lost_not_a_runner_failure():
+    """A clean-clone CI run had L1 end 17 s into a test file with no status
+    and no word from its kernel (a triple fault or a QEMU abort): that is
+    L1 lost (123, retried by scripts/check), not kvm-run failing (125).
+    A killed QEMU stands in for the aborted one."""
+    before = leftovers()
+    p = sleeping_l1()
+    try:
+        qemu = subprocess.run(["pgrep", "-P", str(p.pid), "-f", "qemu-system"],
+                              capture_output=True, text=True).stdout.split()
+        assert len(qemu) == 1, qemu
+        os.kill(int(qemu[0]), signal.SIGKILL)
+        status = p.wait(60)
+        err = p.stderr.read()
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    assert status == 123, err
+    assert "L1 ended (QEMU exit -9) under the command without its status" in err
+    assert leftovers() == before
+
+
 def test_ctrl_c_stops_l1_and_leaves_nothing():
     before = leftovers()
     p = sleeping_l1()
