@@ -142,27 +142,35 @@ def sleeping_l1(env=None):
     return p
 
 
-def test_a_frozen_l1_is_named_and_stopped():
-    """QEMU-TCG has frozen a whole L1 (docs/notes.md): L1's heartbeat stops
-    and kvm-run ends it with status 123 instead of waiting for --timeout.
-    A stopped QEMU (SIGSTOP) stands in for the frozen one."""
+def signal_l1_qemu(sig, env=None, after=0):
+    """kvm-run's status and stderr once its L1's QEMU, running `sleep 600`,
+    got sig (after seconds); asserts nothing was left behind."""
     before = leftovers()
-    p = sleeping_l1({"MEMPLUG_L1_HANG_S": "15"})
+    p = sleeping_l1(env)
     try:
-        time.sleep(6)  # one heartbeat seen
+        time.sleep(after)
         qemu = subprocess.run(["pgrep", "-P", str(p.pid), "-f", "qemu-system"],
                               capture_output=True, text=True).stdout.split()
         assert len(qemu) == 1, qemu
-        os.kill(int(qemu[0]), signal.SIGSTOP)
+        os.kill(int(qemu[0]), sig)
         status = p.wait(120)
         err = p.stderr.read()
     finally:
         if p.poll() is None:
             p.kill()
             p.wait()
+    assert leftovers() == before
+    return status, err
+
+
+def test_a_frozen_l1_is_named_and_stopped():
+    """QEMU-TCG has frozen a whole L1 (docs/notes.md): L1's heartbeat stops
+    and kvm-run ends it with status 123 instead of waiting for --timeout.
+    A stopped QEMU (SIGSTOP) stands in for the frozen one, once one
+    heartbeat was seen."""
+    status, err = signal_l1_qemu(signal.SIGSTOP, {"MEMPLUG_L1_HANG_S": "15"}, 6)
     assert status == 123, err
     assert "L1 froze: no heartbeat for 15 s while QEMU used" in err
-    assert leftovers() == before
 
 
 def test_an_l1_gone_under_the_command_is_lost_not_a_runner_failure():
@@ -170,22 +178,9 @@ def test_an_l1_gone_under_the_command_is_lost_not_a_runner_failure():
     and no word from its kernel (a triple fault or a QEMU abort): that is
     L1 lost (123, retried by scripts/check), not kvm-run failing (125).
     A killed QEMU stands in for the aborted one."""
-    before = leftovers()
-    p = sleeping_l1()
-    try:
-        qemu = subprocess.run(["pgrep", "-P", str(p.pid), "-f", "qemu-system"],
-                              capture_output=True, text=True).stdout.split()
-        assert len(qemu) == 1, qemu
-        os.kill(int(qemu[0]), signal.SIGKILL)
-        status = p.wait(60)
-        err = p.stderr.read()
-    finally:
-        if p.poll() is None:
-            p.kill()
-            p.wait()
+    status, err = signal_l1_qemu(signal.SIGKILL)
     assert status == 123, err
     assert "L1 ended (QEMU exit -9) under the command without its status" in err
-    assert leftovers() == before
 
 
 def test_ctrl_c_stops_l1_and_leaves_nothing():
