@@ -5,6 +5,8 @@ import json
 import os
 import subprocess
 import sys
+import threading
+import time
 
 import pytest
 
@@ -158,3 +160,82 @@ def test_conftest_counts_a_nested_loop_failure_of_a_stopped_guest(tmp_path):
     assert (v["passed"], v["failed"]) == (0, 3), v
     assert [n.split("::")[1] for n in v["nested"]] == [
         f"test_a: {LOOP}", f"test_b: {LOOP}"], v
+
+
+class Running:
+    def poll(self):
+        return None
+
+
+def console_vm(tmp_path, monkeypatch, lane_is_nested, loop=LOOP):
+    """A Memplug with only a console (fed through the returned pipe end),
+    a process that runs and one vCPU thread; the exit sampler records its
+    calls in the returned list and always finds loop."""
+    import memplug_vm
+
+    samples = []
+    monkeypatch.setattr(memplug_vm, "LOOP_CHECK_S", 0.3)
+    monkeypatch.setattr(memplug_vm, "nested_lane", lambda: lane_is_nested)
+    monkeypatch.setattr(memplug_vm, "kvm_exit_counts",
+                        lambda tids: samples.append(tids) or {})
+    monkeypatch.setattr(memplug_vm, "nested_vmexit_loop", lambda counts: loop)
+    r, w = os.pipe()
+    vm = object.__new__(memplug_vm.Memplug)
+    vm.console = memplug_vm.Stream(os.fdopen(r, "rb"), tmp_path / "console")
+    vm.proc = Running()
+    vm.vcpu_tids = lambda: [4242]
+    vm.diagnostics = lambda: "diagnostics"
+    return vm, os.fdopen(w, "wb", buffering=0), samples
+
+
+def test_a_silent_guest_in_the_loop_is_given_up_on_early(tmp_path,
+                                                          monkeypatch):
+    """CI lost 2 x 240 s in one run to guests caught in the loop before
+    ready; a silent console with the loop in its exits fails at once."""
+    vm, feed, samples = console_vm(tmp_path, monkeypatch, True)
+    feed.write(b"[    4.9] ima: No TPM chip found\n")
+    t0 = time.monotonic()
+    with pytest.raises(AssertionError) as e:
+        vm.wait_agent("ready", 60)
+    assert time.monotonic() - t0 < 10
+    assert "the console was silent for 0.3 s and a vCPU loops in the " \
+        "nested CPU" in str(e.value) and str(e.value).endswith("diagnostics")
+    assert samples == [[4242]]
+
+
+def test_a_guest_that_prints_is_not_sampled(tmp_path, monkeypatch):
+    vm, feed, samples = console_vm(tmp_path, monkeypatch, True)
+
+    def boot():
+        for n in range(12):
+            feed.write(b"[    %d] still booting\n" % n)
+            time.sleep(0.1)
+        feed.write(b"MEMPLUG-AGENT ready cpus=1 memory=256M\n")
+
+    t = threading.Thread(target=boot)
+    t.start()
+    i, fields = vm.wait_agent("ready", 60)
+    t.join()
+    assert i == 12 and fields["cpus"] == 1 and samples == []
+
+
+def test_outside_the_nested_lane_the_wait_runs_to_its_bound(tmp_path,
+                                                            monkeypatch):
+    vm, _, samples = console_vm(tmp_path, monkeypatch, False)
+    t0 = time.monotonic()
+    with pytest.raises(AssertionError) as e:
+        vm.wait_agent("ready", 1)
+    assert time.monotonic() - t0 >= 1 and samples == []
+    assert str(e.value).startswith("no 'MEMPLUG-AGENT ready' line within 1s\n")
+
+
+def test_only_the_loop_at_l1s_vmrun_ends_a_wait_early(tmp_path, monkeypatch):
+    """A quiet guest whose HLT RIP happens to fall in L1's randomly placed
+    kernel text is not the nested CPU's loop."""
+    vm, _, samples = console_vm(
+        tmp_path, monkeypatch, True, "vcpu0 looping on hlt at rip "
+        "0xffffffff81a3c1de (this kernel's default_idle+0xe), GPA 0x0")
+    with pytest.raises(AssertionError) as e:
+        vm.wait_agent("ready", 1)
+    assert len(samples) >= 2
+    assert str(e.value).startswith("no 'MEMPLUG-AGENT ready' line within 1s\n")
