@@ -148,7 +148,10 @@ def test_conftest_counts_a_nested_loop_failure_of_a_stopped_guest(tmp_path):
         "def test_b(guest):\n    pass\n\n"
         "def test_c():\n    assert False\n")
     out = tmp_path / "outcomes.json"
+    # Its own counts file: make check's would take this run's failures.
+    counts = tmp_path / "counts"
     env = dict(os.environ, MEMPLUG_OUTCOMES=str(out),
+               MEMPLUG_COUNTS=str(counts),
                PYTHONPATH=f"{ROOT}:{ROOT / 'tests'}")
     p = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "conftest",
                         "-p", "no:cacheprovider", str(tmp_path / "test_x.py")],
@@ -160,6 +163,7 @@ def test_conftest_counts_a_nested_loop_failure_of_a_stopped_guest(tmp_path):
     assert (v["passed"], v["failed"]) == (0, 3), v
     assert [n.split("::")[1] for n in v["nested"]] == [
         f"test_a: {LOOP}", f"test_b: {LOOP}"], v
+    assert counts.read_text() == "0 3 0 0\n"
 
 
 class Running:
